@@ -1,0 +1,28 @@
+"""Open a grpc.aio channel to an endpoint, with TLS when the endpoint asks for it."""
+
+from __future__ import annotations
+
+import grpc
+
+from conformance.targets.base import Endpoint
+
+# Large enough for the oversize-frame cases to reach the host (the host decides the limit, not us).
+CHANNEL_OPTIONS: list[tuple[str, int]] = [
+    ("grpc.max_send_message_length", 64 * 1024 * 1024),
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+]
+
+
+def open_channel(endpoint: Endpoint) -> grpc.aio.Channel:
+    """A new channel to ``endpoint`` (use as ``async with``)."""
+    options = list(CHANNEL_OPTIONS)
+    tls = endpoint.tls
+    if tls is None:
+        return grpc.aio.insecure_channel(endpoint.address, options=options)
+    root = tls.ca_cert.read_bytes() if tls.ca_cert else None
+    key = tls.client_key.read_bytes() if tls.client_key else None
+    chain = tls.client_cert.read_bytes() if tls.client_cert else None
+    credentials = grpc.ssl_channel_credentials(root_certificates=root, private_key=key, certificate_chain=chain)
+    if tls.server_name:
+        options.append(("grpc.ssl_target_name_override", tls.server_name))
+    return grpc.aio.secure_channel(endpoint.address, credentials, options=options)

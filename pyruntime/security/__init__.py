@@ -1,0 +1,29 @@
+"""Security helpers: bearer tokens (server interceptor and client metadata) and client-side TLS.
+
+Server TLS/mTLS is configured on the host itself (``HostOptions.tls_cert``, ``tls_key``,
+``tls_client_ca``). A throw-away test PKI lives in :mod:`pyruntime.security.certs`
+(imported on demand: it needs the ``cryptography`` package).
+"""
+
+from pyruntime.security.tls import ClientTls, TlsConfigError, peer_common_names, secure_channel
+from pyruntime.security.tokens import (
+    AUTHORIZATION_KEY,
+    BearerTokenInterceptor,
+    TokenFileError,
+    bearer_call_credentials,
+    bearer_metadata,
+    load_token_file,
+)
+
+__all__ = [
+    "AUTHORIZATION_KEY",
+    "BearerTokenInterceptor",
+    "ClientTls",
+    "TlsConfigError",
+    "TokenFileError",
+    "bearer_call_credentials",
+    "bearer_metadata",
+    "load_token_file",
+    "peer_common_names",
+    "secure_channel",
+]

@@ -8,6 +8,7 @@ from conformance.targets.base import Endpoint
 
 # Large enough for the oversize-frame cases to reach the host (the host decides the limit, not us).
 CHANNEL_OPTIONS: list[tuple[str, int]] = [
+    ("grpc.use_local_subchannel_pool", 1),  # one connection per peer, as separate workers would have
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
 ]

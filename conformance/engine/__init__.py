@@ -1,0 +1,1 @@
+"""The replay engine: load scenarios, drive raw gRPC peers, match observations, keep traces."""

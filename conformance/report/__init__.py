@@ -1,0 +1,1 @@
+"""Reports of conformance runs: results JSON per target, and the case x target compatibility matrix."""

@@ -1,0 +1,474 @@
+"""GrpcWorkerRuntime: agents in this process, connected to any AgentRpc host over gRPC.
+
+Delivery of a worker's own events: the worker only sends a publish to the host; agents in
+this process receive it through the host's echo (the host sends one copy per client that
+hosts a matching agent type), exactly like AutoGen's Python and .NET workers. So every
+event reaches each local subscriber once, and never the agent that published it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import uuid
+from typing import Any, Mapping, Optional, Sequence
+
+import grpc
+
+from pyruntime._proto import agent_worker_pb2 as pb
+from pyruntime.model import AgentId, InvalidIdentifierError, Subscription, TopicId, direct_message_subscription
+from pyruntime.wire import JSON, SerializationError, subscription_to_proto
+
+from .cancellation import CancellationToken
+from .connection import Backoff, HostConnection, TlsSettings
+from .context import MessageContext
+from .control import StateControl
+from .errors import (
+    HostConnectionLost,
+    PayloadError,
+    RecipientNotFound,
+    RegistrationError,
+    RpcError,
+    SubscriptionError,
+)
+from .reply_wait import await_reply
+from .runtime import DEFAULT, DEFAULT_RPC_TIMEOUT, AgentFactory
+from .runtime_base import RuntimeBase
+from .serialization import FormatOverrides, PayloadCodec
+
+log = logging.getLogger("pyruntime.worker")
+
+# Error texts that mean "nobody hosts that agent type" (ours and our host's).
+_NOT_FOUND_PREFIXES = ("no agent type ", "no client has registered agent type ")
+
+DATA_CONTENT_TYPE = "datacontenttype"
+DATA_SCHEMA = "dataschema"
+SENDER_TYPE = "agagentsendertype"
+SENDER_KEY = "agagentsenderkey"
+MESSAGE_KIND = "agmsgkind"
+ANONYMOUS = "unknown"
+
+
+def _error_for(text: str) -> Exception:
+    if text.startswith(_NOT_FOUND_PREFIXES):
+        return RecipientNotFound(text)
+    return RpcError(text)
+
+
+def _string_attr(attrs: Any, name: str) -> Optional[str]:
+    if name in attrs:
+        value = attrs[name]
+        kind = value.WhichOneof("attr")
+        if kind == "ce_string":
+            return value.ce_string
+        if kind in ("ce_uri", "ce_uri_ref"):
+            return getattr(value, kind)
+    return None
+
+
+class GrpcWorkerRuntime(RuntimeBase):
+    """A worker: hosts agents here, reaches every other agent through the host at ``host_address``.
+
+    ``payload_format`` (``"json"`` or ``"protobuf"``) is how this worker sends messages;
+    ``payload_formats`` overrides it per message class or type name. Types that cannot use
+    the chosen format use their own (dataclasses are always JSON). ``rpc_timeout`` is the
+    default for ``send_message``. The worker reconnects on its own when the host goes away.
+    """
+
+    def __init__(
+        self,
+        host_address: str,
+        *,
+        payload_format: str = "json",
+        payload_formats: Optional[FormatOverrides] = None,
+        tls: Optional[TlsSettings] = None,
+        rpc_timeout: Optional[float] = DEFAULT_RPC_TIMEOUT,
+        connect_timeout: float = 10.0,
+        call_timeout: float = 10.0,
+        backoff: Backoff = Backoff(),
+        outbound_queue_size: int = 4096,
+        max_concurrent_handlers: int = 1024,
+        control_channel: bool = True,
+        channel_options: Sequence[tuple[str, Any]] = (),
+    ) -> None:
+        super().__init__(max_concurrent_handlers=max_concurrent_handlers)
+        self.host_address = host_address
+        self.codec = PayloadCodec(payload_format, payload_formats)
+        self.rpc_timeout = rpc_timeout
+        self._connect_timeout = connect_timeout
+        self._call_timeout = call_timeout
+        self._connection = HostConnection(
+            host_address,
+            self,
+            tls=tls,
+            queue_size=outbound_queue_size,
+            backoff=backoff,
+            control_channel=control_channel,
+            channel_options=channel_options,
+        )
+        self._control = StateControl(self._connection, self._save_local_state, self._load_local_state)
+        self._pending: dict[str, asyncio.Future[pb.RpcResponse]] = {}
+        # Unique per worker, so two callers never collide at a host that keys by request id alone.
+        self._request_prefix = self._connection.client_id[:8] + "-"
+        self._request_counter = itertools.count(1)
+        self._sync_lock = asyncio.Lock()
+        self._host_synced = False
+        self._host_types: set[str] = set()
+
+    @property
+    def client_id(self) -> str:
+        """The ``client-id`` this worker presents to the host (stable across reconnects)."""
+        return self._connection.client_id
+
+    @property
+    def is_connected(self) -> bool:
+        return self._connection.is_connected
+
+    @property
+    def connection(self) -> HostConnection:
+        return self._connection
+
+    # -- lifecycle ----------------------------------------------------------------------
+    async def start(self) -> None:
+        """Connect to the host, register every type and subscription; raise ``HostConnectionLost`` if unreachable."""
+        if self._running:
+            return
+        await super().start()
+        try:
+            await self._connection.start(self._connect_timeout)
+        except BaseException:
+            await super().stop()
+            raise
+
+    async def stop(self) -> None:
+        """Disconnect, fail pending calls, stop handlers, close agents."""
+        if not self._running:
+            return
+        await self._connection.close()
+        self._fail_pending(HostConnectionLost("the runtime stopped"))
+        await self._control.close()
+        await super().stop()
+
+    # -- registration -------------------------------------------------------------------
+    def add_message_types(self, *classes: type) -> None:
+        self.codec.add_types(*classes)
+
+    async def _unary(self, method: str, request: Any) -> Any:
+        stub = self._connection.stub
+        if stub is None:
+            raise HostConnectionLost("not connected to a host")
+        return await getattr(stub, method)(request, metadata=self._connection.metadata, timeout=self._call_timeout)
+
+    async def register_factory(
+        self, agent_type: str, factory: AgentFactory, *, expected_class: Optional[type] = None
+    ) -> str:
+        prefix = direct_message_subscription(agent_type)
+        async with self._sync_lock:
+            self._directory.register(agent_type, factory, expected_class)
+            try:
+                self._registered_types(expected_class)
+                self._subscriptions.add(prefix)
+                if self._host_synced:
+                    await self._register_at_host(agent_type)
+                    await self._add_at_host(prefix)
+            except BaseException:
+                self._directory.unregister(agent_type)
+                if self._subscriptions.get(prefix.id) is not None:
+                    self._subscriptions.remove(prefix.id)
+                raise
+        return agent_type
+
+    async def _register_at_host(self, agent_type: str) -> None:
+        try:
+            await self._unary("RegisterAgent", pb.RegisterAgentTypeRequest(type=agent_type))
+        except grpc.aio.AioRpcError as error:
+            if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+                return  # the stream is going down; the next session registers it
+            raise RegistrationError(f"the host refused agent type {agent_type!r}: {error.details()}") from None
+        self._host_types.add(agent_type)
+
+    async def _add_at_host(self, subscription: Subscription) -> None:
+        request = pb.AddSubscriptionRequest(subscription=subscription_to_proto(subscription))
+        try:
+            await self._unary("AddSubscription", request)
+        except grpc.aio.AioRpcError as error:
+            if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+                return
+            raise SubscriptionError(f"the host refused subscription {subscription!r}: {error.details()}") from None
+
+    async def add_subscription(self, subscription: Subscription) -> None:
+        async with self._sync_lock:
+            self._subscriptions.check_new(subscription)
+            if self._host_synced:
+                await self._add_at_host(subscription)
+            self._subscriptions.add(subscription)
+
+    async def remove_subscription(self, subscription_id: str) -> None:
+        async with self._sync_lock:
+            if self._subscriptions.get(subscription_id) is None:
+                raise SubscriptionError(f"no subscription with id {subscription_id!r} in this runtime")
+            if self._host_synced:
+                try:
+                    await self._unary("RemoveSubscription", pb.RemoveSubscriptionRequest(id=subscription_id))
+                except grpc.aio.AioRpcError as error:
+                    if error.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+                        raise SubscriptionError(
+                            f"the host refused to remove subscription {subscription_id!r}: {error.details()}"
+                        ) from None
+            self._subscriptions.remove(subscription_id)
+
+    async def host_subscriptions(self) -> list[pb.Subscription]:
+        """Every subscription the host knows (``GetSubscriptions``), for diagnostics and tests."""
+        response = await self._unary("GetSubscriptions", pb.GetSubscriptionsRequest())
+        return list(response.subscriptions)
+
+    # -- ConnectionListener ---------------------------------------------------------------
+    async def on_connected(self) -> None:
+        # Replay under the lock, so a registration racing with a reconnect is sent exactly once.
+        async with self._sync_lock:
+            for agent_type in self._directory.agent_types:
+                try:
+                    await self._unary("RegisterAgent", pb.RegisterAgentTypeRequest(type=agent_type))
+                except grpc.aio.AioRpcError as error:
+                    if error.code() != grpc.StatusCode.INVALID_ARGUMENT or self.client_id not in (error.details() or ""):
+                        raise
+                    # Already registered to this very client: the host kept it across the blip.
+            for subscription in self._subscriptions.all():
+                try:
+                    await self._add_at_host(subscription)
+                except SubscriptionError as error:
+                    log.warning("re-adding a subscription after reconnect failed: %s", error)
+            self._host_synced = True
+
+    def on_disconnected(self, error: BaseException) -> None:
+        self._host_synced = False
+        self._fail_pending(HostConnectionLost(f"lost the connection to the host at {self.host_address}"))
+
+    def _fail_pending(self, error: HostConnectionLost) -> None:
+        pending, self._pending = self._pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(HostConnectionLost(str(error)))
+        self._control.fail_pending(HostConnectionLost(str(error)))
+
+    def on_control_message(self, message: pb.ControlMessage) -> None:
+        self._control.on_control_message(message)
+
+    def on_message(self, message: pb.Message) -> Optional[Any]:
+        kind = message.WhichOneof("message")
+        if kind == "response":
+            response = message.response
+            future = self._pending.pop(response.request_id, None)
+            if future is not None and not future.done():
+                future.set_result(response)
+            return None
+        tasks = self._tasks
+        if tasks is None or not self._running:
+            return None
+        if kind == "cloudEvent":
+            self._on_event(message.cloudEvent)
+        elif kind == "request":
+            tasks.spawn(self._on_request, message.request)
+        else:
+            log.warning("frame with no message set ignored")
+            return None
+        return tasks.wait_for_room() if len(tasks) > self._max_concurrent_handlers else None
+
+    # -- inbound events -------------------------------------------------------------------
+    def _on_event(self, event: Any) -> None:
+        attrs = event.attributes
+        type_name = _string_attr(attrs, DATA_SCHEMA)
+        content_type = _string_attr(attrs, DATA_CONTENT_TYPE)
+        if event.WhichOneof("data") == "proto_data":
+            # .NET producers: the Any names the type; datacontenttype may be absent.
+            if not type_name:
+                type_name = event.proto_data.type_url.rpartition("/")[2]
+            content_type = "application/x-protobuf"
+        if not type_name or not content_type:
+            log.warning("event %s on topic %s dropped: no dataschema/datacontenttype", event.id, event.type)
+            return
+        try:
+            topic = TopicId(event.type, event.source)
+        except InvalidIdentifierError:
+            log.warning("event %s dropped: invalid topic type %r", event.id, event.type)
+            return
+        try:
+            message = self.codec.decode_event_data(event, type_name, content_type)
+        except SerializationError:
+            log.warning("event %s on topic %s not decodable: type %s, content type %s", event.id, event.type, type_name, content_type)
+            return
+        sender: Optional[AgentId] = None
+        sender_type = _string_attr(attrs, SENDER_TYPE)
+        if sender_type is not None and sender_type != ANONYMOUS:
+            try:
+                sender = AgentId(sender_type, _string_attr(attrs, SENDER_KEY) or "")
+            except InvalidIdentifierError:
+                sender = None
+        self._deliver_event(message, topic, sender, event.id)
+
+    # -- inbound requests -----------------------------------------------------------------
+    async def _on_request(self, request: pb.RpcRequest) -> None:
+        reply = pb.Message()
+        response = reply.response
+        response.request_id = request.request_id
+        payload = request.payload
+        try:
+            message = self.codec.decode_payload(payload)
+        except SerializationError as exc:
+            response.error = "cannot decode the request: " + str(exc)
+            await self._send_reply(reply)
+            return
+        target = request.target
+        if not self._directory.has_type(target.type):
+            response.error = "no agent type " + repr(target.type) + " is registered at this worker"
+            await self._send_reply(reply)
+            return
+        sender: Optional[AgentId] = None
+        if request.HasField("source"):
+            try:
+                sender = AgentId(request.source.type, request.source.key)
+            except InvalidIdentifierError:
+                sender = None
+        ctx = MessageContext(sender, None, True, CancellationToken(), request.request_id)
+        try:
+            agent = await self._directory.get(AgentId(target.type, target.key))
+            result = await agent.on_message(message, ctx)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            response.error = str(exc) or type(exc).__name__
+            await self._send_reply(reply)
+            return
+        if result is not None:
+            try:
+                self.codec.fill_payload(
+                    response.payload, result, self.codec.reply_content_type(result, payload.data_content_type)
+                )
+            except SerializationError as exc:
+                response.ClearField("payload")
+                response.error = "cannot encode the reply: " + str(exc)
+        await self._send_reply(reply)
+
+    async def _send_reply(self, reply: pb.Message) -> None:
+        try:
+            await self._connection.send(reply)
+        except HostConnectionLost:
+            log.info("reply %s dropped: the host connection is down", reply.response.request_id)
+
+    # -- outbound -------------------------------------------------------------------------
+    async def send_message(
+        self,
+        message: Any,
+        recipient: AgentId,
+        *,
+        sender: Optional[AgentId] = None,
+        timeout: Optional[float] = DEFAULT,
+        cancellation: Optional[CancellationToken] = None,
+    ) -> Any:
+        """RPC to ``recipient`` through the host; returns the decoded reply (None for an empty one).
+
+        Raises ``RecipientNotFound``, ``RpcError`` (the handler's error text), ``RpcTimeout``,
+        ``RpcCancelled``, ``HostConnectionLost`` or ``PayloadError``.
+        """
+        self._require_running()
+        wait = self.rpc_timeout if timeout is DEFAULT else timeout
+        frame = pb.Message()
+        request = frame.request
+        request_id = self._request_prefix + str(next(self._request_counter))
+        request.request_id = request_id
+        request.target.type = recipient.type
+        request.target.key = recipient.key
+        if sender is not None:
+            request.source.type = sender.type
+            request.source.key = sender.key
+        try:
+            self.codec.fill_payload(request.payload, message)
+        except SerializationError as exc:
+            raise PayloadError("cannot encode the request: " + str(exc)) from None
+        future: asyncio.Future[pb.RpcResponse] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        try:
+            await self._connection.send(frame)
+            response = await await_reply(future, timeout=wait, cancellation=cancellation, what="RPC to " + str(recipient))
+        finally:
+            self._pending.pop(request_id, None)
+        if response.error:
+            raise _error_for(response.error)
+        reply_payload = response.payload
+        if not reply_payload.data_type:
+            return None
+        try:
+            return self.codec.decode_payload(reply_payload)
+        except SerializationError as exc:
+            raise PayloadError("cannot decode the reply: " + str(exc)) from None
+
+    async def publish_message(
+        self,
+        message: Any,
+        topic: TopicId,
+        *,
+        sender: Optional[AgentId] = None,
+        message_id: Optional[str] = None,
+    ) -> None:
+        """Publish through the host; local subscribers get it from the host's echo, the sender never."""
+        self._require_running()
+        frame = pb.Message()
+        event = frame.cloudEvent
+        event.id = message_id or str(uuid.uuid4())
+        event.source = topic.source
+        event.type = topic.type
+        event.spec_version = "1.0"
+        try:
+            type_name, content_type = self.codec.fill_event_data(event, message)
+        except SerializationError as exc:
+            raise PayloadError("cannot encode the event: " + str(exc)) from None
+        attrs = event.attributes
+        attrs[DATA_CONTENT_TYPE].ce_string = content_type
+        attrs[DATA_SCHEMA].ce_string = type_name
+        if sender is not None:
+            attrs[SENDER_TYPE].ce_string = sender.type
+            attrs[SENDER_KEY].ce_string = sender.key
+        else:
+            attrs[SENDER_TYPE].ce_string = ANONYMOUS
+            attrs[SENDER_KEY].ce_string = ANONYMOUS
+        attrs[MESSAGE_KIND].ce_string = "publish"
+        await self._connection.send(frame)
+
+    # -- state ------------------------------------------------------------------------------
+    async def save_agent_state_remote(self, agent_id: AgentId, *, timeout: float = DEFAULT_RPC_TIMEOUT) -> Mapping[str, Any]:
+        """Ask the worker hosting ``agent_id`` (through the host's control channel) for its state."""
+        self._require_running()
+        return await self._control.save_remote(agent_id, timeout)
+
+    async def load_agent_state_remote(
+        self, agent_id: AgentId, state: Mapping[str, Any], *, timeout: float = DEFAULT_RPC_TIMEOUT
+    ) -> None:
+        """Load ``state`` into ``agent_id`` on whichever worker hosts it (control channel)."""
+        self._require_running()
+        await self._control.load_remote(agent_id, state, timeout)
+
+    async def _save_local_state(self, agent_id: AgentId) -> Mapping[str, Any]:
+        if not self._directory.has_type(agent_id.type):
+            raise RecipientNotFound("no agent type " + repr(agent_id.type) + " is registered at this worker")
+        return await super().save_agent_state(agent_id)
+
+    async def _load_local_state(self, agent_id: AgentId, state: Mapping[str, Any]) -> None:
+        if not self._directory.has_type(agent_id.type):
+            raise RecipientNotFound("no agent type " + repr(agent_id.type) + " is registered at this worker")
+        await super().load_agent_state(agent_id, state)
+
+    async def save_agent_state(self, agent_id: AgentId) -> Mapping[str, Any]:
+        """Local agents directly; agents of types hosted elsewhere through the control channel."""
+        if self._directory.has_type(agent_id.type):
+            return await super().save_agent_state(agent_id)
+        return await self.save_agent_state_remote(agent_id)
+
+    async def load_agent_state(self, agent_id: AgentId, state: Mapping[str, Any]) -> None:
+        if self._directory.has_type(agent_id.type):
+            await super().load_agent_state(agent_id, state)
+        else:
+            await self.load_agent_state_remote(agent_id, state)
+
+
+__all__ = ["GrpcWorkerRuntime", "JSON"]

@@ -1,0 +1,125 @@
+"""Payload encoding for the gRPC worker: one format per runtime, overridable per message type.
+
+JSON and protobuf both work for publish, RPC requests and RPC replies. A type that cannot
+travel in the chosen format (a dataclass has no protobuf form) uses the one it has. A reply
+uses the request's content type when the reply type supports it, so a peer that only speaks
+JSON (AutoGen 0.7.5's Python worker) gets JSON back.
+
+The hot paths write straight into the protobuf messages: a protobuf payload is packed into
+``CloudEvent.proto_data`` once, never serialized to ``Any`` bytes and parsed back.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional, Union
+
+from google.protobuf.message import DecodeError
+from google.protobuf.message import Message as ProtoMessage
+
+from pyruntime._proto import agent_worker_pb2, cloudevent_pb2
+from pyruntime.wire import JSON, PROTOBUF, EncodedPayload, SerializationError, SerializationRegistry, type_name_of
+
+PAYLOAD_FORMATS = {"json": JSON, "protobuf": PROTOBUF, JSON: JSON, PROTOBUF: PROTOBUF}
+
+FormatOverrides = Mapping[Union[type, str], str]
+
+
+def content_type_of(payload_format: str) -> str:
+    """``"json"``/``"protobuf"`` (or the content-type strings themselves) → the content type."""
+    try:
+        return PAYLOAD_FORMATS[payload_format]
+    except KeyError:
+        raise ValueError(f"unknown payload format {payload_format!r}: use 'json' or 'protobuf'") from None
+
+
+class PayloadCodec:
+    """Encodes and decodes message payloads with the runtime's format choices."""
+
+    def __init__(self, payload_format: str = JSON, overrides: Optional[FormatOverrides] = None) -> None:
+        self.default_content_type = content_type_of(payload_format)
+        self._overrides: dict[Union[type, str], str] = {
+            key: content_type_of(value) for key, value in (overrides or {}).items()
+        }
+        self.registry = SerializationRegistry()
+        self._content_type_by_class: dict[type, str] = {}
+
+    # -- registration -------------------------------------------------------------------
+    def add_types(self, *classes: type) -> None:
+        """Make ``classes`` decodable (every content type this project supports for each)."""
+        for cls in classes:
+            if cls is type(None):
+                continue
+            self.registry.add_type(cls)
+
+    def content_type_for(self, cls: type) -> str:
+        """The content type this runtime sends ``cls`` in (cached per class)."""
+        found = self._content_type_by_class.get(cls)
+        if found is None:
+            wanted = self._overrides.get(cls) or self._overrides.get(type_name_of(cls)) or self.default_content_type
+            if not self.registry.supports(cls, wanted):
+                wanted = self.registry.preferred_content_type(cls)
+            found = wanted
+            self._content_type_by_class[cls] = found
+        return found
+
+    # -- payloads (RPC) -------------------------------------------------------------------
+    def encode(self, message: Any, content_type: Optional[str] = None) -> EncodedPayload:
+        return self.registry.encode(message, content_type or self.content_type_for(type(message)))
+
+    def fill_payload(self, payload: agent_worker_pb2.Payload, message: Any, content_type: Optional[str] = None) -> None:
+        encoded = self.encode(message, content_type)
+        payload.data_type = encoded.type_name
+        payload.data_content_type = encoded.content_type
+        payload.data = encoded.data
+
+    def reply_content_type(self, reply: Any, request_content_type: str) -> str:
+        cls = type(reply)
+        if request_content_type and self.registry.supports(cls, request_content_type):
+            return request_content_type
+        return self.content_type_for(cls)
+
+    def decode_payload(self, payload: agent_worker_pb2.Payload) -> Any:
+        return self.registry.decode(EncodedPayload(payload.data_type, payload.data_content_type, payload.data))
+
+    # -- events ---------------------------------------------------------------------------
+    def fill_event_data(self, event: cloudevent_pb2.CloudEvent, message: Any) -> tuple[str, str]:
+        """Write ``message`` into the event's data field; return (type name, content type)."""
+        cls = type(message)
+        content_type = self.content_type_for(cls)
+        if content_type == PROTOBUF and isinstance(message, ProtoMessage):
+            event.proto_data.Pack(message)
+            return message.DESCRIPTOR.full_name, PROTOBUF
+        encoded = self.registry.encode(message, content_type)
+        event.binary_data = encoded.data
+        return encoded.type_name, content_type
+
+    def decode_event_data(self, event: cloudevent_pb2.CloudEvent, type_name: str, content_type: str) -> Any:
+        """Decode an event's data (JSON in binary_data or text_data, protobuf in proto_data)."""
+        kind = event.WhichOneof("data")
+        if kind == "proto_data":
+            cls = self.registry.python_type(type_name, PROTOBUF)
+            if cls is None:
+                raise SerializationError(
+                    "unknown payload type: register it with the runtime (add_message_types)",
+                    type_name=type_name,
+                    content_type=PROTOBUF,
+                )
+            message = cls()
+            try:
+                unpacked = event.proto_data.Unpack(message)
+            except (DecodeError, ValueError) as exc:
+                raise SerializationError(
+                    "proto_data does not parse: " + str(exc), type_name=type_name, content_type=PROTOBUF
+                ) from None
+            if not unpacked:
+                raise SerializationError(
+                    "proto_data holds " + event.proto_data.type_url, type_name=type_name, content_type=PROTOBUF
+                )
+            return message
+        if kind == "binary_data":
+            data = event.binary_data
+        elif kind == "text_data":
+            data = event.text_data.encode()
+        else:
+            data = b""
+        return self.registry.decode(EncodedPayload(type_name, content_type, data))

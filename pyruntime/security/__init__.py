@@ -5,6 +5,7 @@ Server TLS/mTLS is configured on the host itself (``HostOptions.tls_cert``, ``tl
 (imported on demand: it needs the ``cryptography`` package).
 """
 
+from pyruntime.security.identity import ClientIdGuard, principal_of
 from pyruntime.security.tls import ClientTls, TlsConfigError, peer_common_names, secure_channel
 from pyruntime.security.tokens import (
     AUTHORIZATION_KEY,
@@ -18,6 +19,7 @@ from pyruntime.security.tokens import (
 __all__ = [
     "AUTHORIZATION_KEY",
     "BearerTokenInterceptor",
+    "ClientIdGuard",
     "ClientTls",
     "TlsConfigError",
     "TokenFileError",
@@ -25,5 +27,6 @@ __all__ = [
     "bearer_metadata",
     "load_token_file",
     "peer_common_names",
+    "principal_of",
     "secure_channel",
 ]

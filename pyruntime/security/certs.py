@@ -167,6 +167,16 @@ def write_test_pki(directory: Path | str, *, client_name: str = "agentrpc-worker
     )
 
 
+def write_client_cert(pki: TestPki, common_name: str, stem: str | None = None) -> CertPair:
+    """Another client certificate signed by ``pki``'s CA (one per worker or tenant)."""
+    ca_cert = x509.load_pem_x509_certificate(pki.ca.cert.read_bytes())
+    ca_key = serialization.load_pem_private_key(pki.ca.key.read_bytes(), password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"{pki.ca.key} is not an EC key written by write_test_pki")
+    issued = issue(_Issued(ca_cert, ca_key), common_name, server=False)
+    return _write(pki.directory, stem or f"client-{common_name}", issued)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pyruntime.security.certs",

@@ -374,7 +374,7 @@ def _events() -> Iterator[tuple[str, CloudEvent, str, tuple[str, ...]]]:
     unicode_event = _python_event("тема.чат", "источник 🙂", p.dataclass_payload(p.UNICODE_NOTE), AgentRef("агент", "ключ ✓"), "ид-1")
     set_attribute(unicode_event, "ключ-атрибута", "значение ✓")
     set_attribute(unicode_event, "emoji🙂", "🙂")
-    yield ("unicode", unicode_event, "Unicode topic, source, id, sender, payload and attribute names and values.", ("unicode", "json"))
+    yield ("unicode", unicode_event, "Unicode topic, source, id, sender, payload and attribute names and values. The attribute names break the CloudEvents naming rule (lowercase a-z0-9); the protobuf map allows them, strict CloudEvents SDKs may refuse the .ce.json.", ("unicode", "json"))
     no_data = CloudEvent(id="no-data-1", source="default", spec_version="1.0", type="ping")
     no_data.attributes["agmsgkind"].ce_string = "publish"
     yield ("no-data", no_data, "No data member set at all.", ("empty",))

@@ -42,23 +42,17 @@ _ControlMessage = pb.ControlMessage
 class Stream:
     """One open OpenChannel or OpenControlChannel call. Compared by identity."""
 
-    __slots__ = ("client_id", "kind", "outbox", "task", "writing", "ended")
+    __slots__ = ("client_id", "kind", "outbox", "released", "ended")
 
     def __init__(self, client_id: str, kind: str, queue_size: int) -> None:
         self.client_id = client_id
         self.kind = kind  # "data" or "control"
         self.outbox: Outbox[bytes] = Outbox(queue_size)
-        self.task: asyncio.Task[Any] | None = None
-        self.writing = False  # True while the writer waits on gRPC to take a frame
-        self.ended = asyncio.Event()
+        self.released = False  # the host has dropped its routing state for this stream
+        self.ended = asyncio.Event()  # the gRPC call has finished
 
-    def abort(self, status: str, details: str) -> None:
-        """End the stream from the host's side with ``status``; queued frames are dropped."""
-        self.outbox.close(discard=True, status=(status, details))
-        # A writer stuck handing a frame to a client that does not read never gets back to
-        # the outbox; cancelling the call's task is the only way to end it.
-        if self.writing and self.task is not None and not self.task.done():
-            self.task.cancel()
+    def __repr__(self) -> str:
+        return f"<Stream {self.kind} client={self.client_id!r}>"
 
 
 def subscription_from_proto(message: pb.Subscription) -> Subscription:
@@ -114,6 +108,11 @@ class AgentRpcServicer:
         self._streams: set[Stream] = set()
         self._grace_timers: dict[Client, asyncio.TimerHandle] = {}
         self._draining = False
+
+    @property
+    def draining(self) -> bool:
+        """True once :meth:`drain` has begun: new calls and requests are refused."""
+        return self._draining
 
     # ----- wiring --------------------------------------------------------------------
     def generic_handler(self) -> grpc.GenericRpcHandler:
@@ -236,7 +235,6 @@ class AgentRpcServicer:
     ) -> AsyncIterator[bytes]:
         client_id = await self._require_client_id(context)
         stream = Stream(client_id, "data", self.options.outbound_queue_size)
-        stream.task = asyncio.current_task()
         client, previous = self.routing.attach_stream(client_id, stream)
         timer = self._grace_timers.pop(client, None)
         if timer is not None:
@@ -244,20 +242,20 @@ class AgentRpcServicer:
         if previous is not None:
             self.stats.streams_replaced += 1
             logger.info("data stream replaced client=%s", client_id, extra={"client": client_id})
-            previous.abort("ABORTED", "this stream was replaced by a newer OpenChannel with the same client-id")  # type: ignore[attr-defined]
+            self._close_stream(previous, "ABORTED", "this stream was replaced by a newer OpenChannel with the same client-id")  # type: ignore[arg-type]
         self._streams.add(stream)
         logger.info("data stream opened client=%s peer=%s", client_id, context.peer(), extra={"client": client_id})
         reader = asyncio.create_task(self._read_data(stream, request_iterator), name=f"agentrpc-read-{client_id}")
         get = stream.outbox.get
         try:
             while (frame := await get()) is not None:
-                stream.writing = True
                 yield frame
-                stream.writing = False
             self._set_close_status(stream, context)
         finally:
             await self._stop_reader(reader)
-            self._end_data_stream(stream)
+            self._release(stream)
+            self._streams.discard(stream)
+            stream.ended.set()
 
     @staticmethod
     def _set_close_status(stream: Stream, context: grpc.aio.ServicerContext) -> None:
@@ -275,11 +273,26 @@ class AgentRpcServicer:
         except asyncio.CancelledError:
             pass
 
-    def _end_data_stream(self, stream: Stream) -> None:
+    def _close_stream(self, stream: Stream, status: str, details: str) -> None:
+        """End ``stream`` from the host's side: drop its queue and routing state at once.
+
+        The gRPC call itself ends with ``status`` once its writer next runs. A client that
+        does not read may hold its call open until it reads or disconnects (gRPC sends the
+        status after the frames already in flight), but nothing routes to it any more.
+        """
+        stream.outbox.close(discard=True, status=(status, details))
+        self._release(stream)
+
+    def _release(self, stream: Stream) -> None:
+        """Drop everything the host holds for ``stream`` (idempotent)."""
+        if stream.released:
+            return
+        stream.released = True
         stream.outbox.close(discard=True)
-        self._streams.discard(stream)
-        stream.ended.set()
         client_id = stream.client_id
+        if stream.kind == "control":
+            self.routing.detach_control(client_id, stream)
+            return
         released = self.routing.detach_stream(client_id, stream)
         if released is not None:
             logger.info(
@@ -365,7 +378,8 @@ class AgentRpcServicer:
             "closing stream that does not read client=%s queued=%d", target.client_id, len(target.outbox),
             extra={"client": target.client_id},
         )
-        target.abort(
+        self._close_stream(
+            target,
             "RESOURCE_EXHAUSTED",
             f"stream closed: its outbound queue stayed full for {self.options.send_timeout:g}s (client not reading)",
         )
@@ -465,26 +479,22 @@ class AgentRpcServicer:
     ) -> AsyncIterator[bytes]:
         client_id = await self._require_client_id(context)
         stream = Stream(client_id, "control", self.options.outbound_queue_size)
-        stream.task = asyncio.current_task()
         previous = self.routing.attach_control(client_id, stream)
         if previous is not None:
             self.stats.streams_replaced += 1
-            previous.abort("ABORTED", "this stream was replaced by a newer OpenControlChannel with the same client-id")  # type: ignore[attr-defined]
+            self._close_stream(previous, "ABORTED", "this stream was replaced by a newer OpenControlChannel with the same client-id")  # type: ignore[arg-type]
         self._streams.add(stream)
         reader = asyncio.create_task(self._read_control(stream, request_iterator), name=f"agentrpc-ctl-{client_id}")
         get = stream.outbox.get
         try:
             while (frame := await get()) is not None:
-                stream.writing = True
                 yield frame
-                stream.writing = False
             self._set_close_status(stream, context)
         finally:
             await self._stop_reader(reader)
-            stream.outbox.close(discard=True)
+            self._release(stream)
             self._streams.discard(stream)
             stream.ended.set()
-            self.routing.detach_control(client_id, stream)
 
     async def _read_control(self, stream: Stream, frames: AsyncIterator[bytes]) -> None:
         max_bytes = self.options.max_message_bytes

@@ -165,6 +165,10 @@ class Agent:
     ``load_state`` to make an agent's state portable, ``close`` to release resources.
     """
 
+    message_types: ClassVar[tuple[type, ...]] = ()
+    """Extra classes this agent sends or gets back as replies that no handler takes; the
+    runtime registers them (with handled and returned types) so their payloads decode."""
+
     _handler_specs: ClassVar[tuple[HandlerSpec, ...]] = ()
     _dispatch: ClassVar[dict[type, tuple[HandlerSpec, ...]]] = {}
 

@@ -12,7 +12,7 @@ from .agent import Agent
 from .cancellation import CancellationToken
 from .context import MessageContext
 from .directory import AgentDirectory
-from .errors import RuntimeNotRunning
+from .errors import CantHandle, RuntimeNotRunning
 from .handler_tasks import HandlerTasks
 from .runtime import DEFAULT_STOP_SIGNALS, AgentFactory, wait_for_signal
 from .subscriptions import SubscriptionTable
@@ -78,7 +78,9 @@ class RuntimeBase:
 
     def _registered_types(self, expected_class: Optional[type]) -> None:
         if expected_class is not None and issubclass(expected_class, Agent):
-            self.add_message_types(*expected_class.handled_types(), *expected_class.reply_types())
+            self.add_message_types(
+                *expected_class.handled_types(), *expected_class.reply_types(), *expected_class.message_types
+            )
 
     async def register_factory(
         self, agent_type: str, factory: AgentFactory, *, expected_class: Optional[type] = None
@@ -128,6 +130,9 @@ class RuntimeBase:
         try:
             agent = await self._directory.get(agent_id)
             await agent.on_message(message, ctx)
+        except CantHandle:
+            # Subscribers often see event types they do not care about (AutoGen logs these too).
+            log.debug("%s has no event handler for %s", agent_id, type(message).__name__)
         except Exception:
             log.exception("event handler of %s failed on %s", agent_id, type(message).__name__)
 

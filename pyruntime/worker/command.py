@@ -1,0 +1,116 @@
+"""``agentrpc worker``: host agents from ``module:factory`` specs on a GrpcWorkerRuntime.
+
+The factory contract: ``module:factory`` names a callable taking the runtime,
+``def factory(runtime: AgentRuntime) -> None | Awaitable[None]``, that registers agent types
+and subscriptions (typically ``await MyAgent.register(runtime, "my_type")``). It runs before
+the worker connects, so everything it registers is sent to the host in one go.
+
+Prints ``worker connected to ADDR client-id ID`` once connected; runs until SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import inspect
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from .connection import TlsSettings
+from .errors import HostConnectionLost
+from .grpc_runtime import GrpcWorkerRuntime
+
+
+class FactorySpecError(ValueError):
+    """A ``--agents`` value does not name an importable callable."""
+
+
+def load_factory(spec: str) -> Callable[[Any], Any]:
+    """Import ``module:attribute`` (the attribute may be dotted) and check it is callable."""
+    module_name, sep, attribute = spec.partition(":")
+    if not sep or not module_name or not attribute:
+        raise FactorySpecError(f"--agents {spec!r}: expected 'module:factory', e.g. 'myapp.agents:register'")
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise FactorySpecError(f"--agents {spec!r}: cannot import {module_name!r} ({exc})") from None
+    for part in attribute.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise FactorySpecError(f"--agents {spec!r}: {module_name!r} has no attribute {attribute!r}") from None
+    if not callable(target):
+        raise FactorySpecError(f"--agents {spec!r}: {attribute!r} is not callable")
+    return target
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agentrpc worker",
+        description="Run a worker that hosts agents and connects to an AgentRpc host.",
+        epilog="A factory is 'def register(runtime) -> None | Awaitable[None]' that registers agent types.",
+    )
+    parser.add_argument("--host", required=True, help="host address HOST:PORT (http:// or https:// allowed)")
+    parser.add_argument("--agents", action="append", required=True, metavar="MODULE:FACTORY",
+                        help="a factory that registers agents on the runtime (repeatable)")
+    parser.add_argument("--payload-format", choices=["json", "protobuf"], default="json",
+                        help="how this worker sends messages (types without that format use their own)")
+    parser.add_argument("--rpc-timeout", type=float, default=30.0, help="default send_message timeout in seconds")
+    parser.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to wait for the first connection")
+    parser.add_argument("--tls-ca", type=Path, help="PEM CA bundle: connect with TLS and trust these roots")
+    parser.add_argument("--tls-cert", type=Path, help="PEM client certificate chain (mutual TLS)")
+    parser.add_argument("--tls-key", type=Path, help="PEM client private key (mutual TLS)")
+    parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return parser
+
+
+def _tls_from(args: argparse.Namespace) -> TlsSettings | None:
+    if not (args.tls_ca or args.tls_cert or args.tls_key):
+        return None
+    return TlsSettings(
+        root_certificates=args.tls_ca.read_bytes() if args.tls_ca else None,
+        certificate_chain=args.tls_cert.read_bytes() if args.tls_cert else None,
+        private_key=args.tls_key.read_bytes() if args.tls_key else None,
+    )
+
+
+async def run_worker(args: argparse.Namespace, factories: list[Callable[[Any], Any]]) -> int:
+    runtime = GrpcWorkerRuntime(
+        args.host,
+        payload_format=args.payload_format,
+        rpc_timeout=args.rpc_timeout,
+        connect_timeout=args.connect_timeout,
+        tls=_tls_from(args),
+    )
+    for factory in factories:
+        result = factory(runtime)
+        if inspect.isawaitable(result):
+            await result
+    try:
+        await runtime.start()
+    except HostConnectionLost as exc:
+        print(f"agentrpc worker: {exc}", file=sys.stderr)
+        return 1
+    print(f"worker connected to {args.host} client-id {runtime.client_id}", flush=True)
+    try:
+        await runtime.stop_when_signal()
+    finally:
+        await runtime.stop()
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, args.log_level), stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    try:
+        factories = [load_factory(spec) for spec in args.agents]
+    except FactorySpecError as exc:
+        print(f"agentrpc worker: {exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(run_worker(args, factories))

@@ -1,0 +1,54 @@
+"""``python -m benchmarks run [--reps 3] [--size full|tiny] [--stacks ...] [--configs ...] [--out DIR]``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from benchmarks.configs import select_configs
+from benchmarks.orchestrator import CellResult
+from benchmarks.report import write_all
+from benchmarks.runner import run_benchmark
+from benchmarks.stacks import STACKS
+
+
+def _progress(cell: CellResult) -> None:
+    value = f"{cell.value:,.0f}/s" if cell.value is not None else "-"
+    extra = f" p50 {cell.p50_ms:.3f} ms" if cell.p50_ms is not None else ""
+    problem = f"  [{cell.error}]" if cell.error else ""
+    print(f"rep {cell.rep} {cell.stack:<18} {cell.config:<26} {cell.status:<9} {value}{extra}{problem}", flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the benchmark and write results.json/.md/.png")
+    run.add_argument("--reps", type=int, default=3, help="repetitions per cell (default 3)")
+    run.add_argument("--size", choices=["full", "tiny"], default="full", help="message counts (tiny = smoke test)")
+    run.add_argument("--stacks", nargs="+", default=list(STACKS), choices=list(STACKS), metavar="STACK",
+                     help=f"stacks to run (default all: {' '.join(STACKS)})")
+    run.add_argument("--configs", nargs="+", metavar="PATTERN",
+                     help="only configurations whose name has all words of a pattern, e.g. 'pubsub json' 'seq 64KiB'")
+    run.add_argument("--out", type=Path, default=Path("reports/bench"), help="output directory (default reports/bench)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    try:
+        configs = select_configs(args.configs)
+    except ValueError as error:
+        print(f"benchmarks: {error}", file=sys.stderr)
+        return 2
+    outcome = run_benchmark(stacks=args.stacks, configs=configs, reps=args.reps, size=args.size,
+                            progress=_progress)
+    write_all(args.out, outcome.meta, configs, args.stacks, outcome.cells)
+    print(f"wrote {args.out}/results.json, results.md, results.png ({outcome.meta['seconds']} s)")
+    return 0 if all(c.status == "ok" for c in outcome.cells) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""Aggregates cell results (min / median / max over repetitions), ratios, goal checks, and writes
+``results.json``, ``results.md`` and ``results.png``."""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from benchmarks.configs import CONC, PUBSUB, SEQ, BenchConfig
+from benchmarks.orchestrator import CellResult
+from benchmarks.stacks import STACKS
+
+OURS, AUTOGEN, MIXED, RAW = "ours", "autogen", "ours-host+autogen", "raw"
+
+
+@dataclass
+class Aggregate:
+    stack: str
+    config: str
+    ok_reps: int
+    reps: int
+    min: Optional[float] = None
+    median: Optional[float] = None
+    max: Optional[float] = None
+    p50_ms: Optional[float] = None  # median over reps of each rep's p50
+    p99_ms: Optional[float] = None
+    host_cpu_us: Optional[float] = None
+    util: Optional[float] = None
+    errors: list[str] = field(default_factory=list)
+    note: Optional[str] = None
+
+
+def _median(values: list[Optional[float]]) -> Optional[float]:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def aggregate(cells: list[CellResult]) -> dict[tuple[str, str], Aggregate]:
+    grouped: dict[tuple[str, str], list[CellResult]] = {}
+    for cell in cells:
+        grouped.setdefault((cell.stack, cell.config), []).append(cell)
+    out: dict[tuple[str, str], Aggregate] = {}
+    for key, group in grouped.items():
+        ok = [c for c in group if c.status == "ok" and c.value is not None]
+        agg = Aggregate(key[0], key[1], len(ok), len(group), note=group[0].note)
+        agg.errors = sorted({f"rep {c.rep}: {c.status}: {c.error}" for c in group if c.status != "ok" or c.error})
+        if ok:
+            values = [c.value for c in ok if c.value is not None]
+            agg.min, agg.median, agg.max = min(values), statistics.median(values), max(values)
+            agg.p50_ms = _median([c.p50_ms for c in ok])
+            agg.p99_ms = _median([c.p99_ms for c in ok])
+            agg.host_cpu_us = _median([c.host_cpu_us for c in ok])
+            agg.util = _median([c.util for c in ok])
+        out[key] = agg
+    return out
+
+
+def _ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
+    return a / b if a is not None and b else None
+
+
+@dataclass
+class Comparison:
+    config: str
+    ours_vs_autogen: Optional[float]  # throughput ratio (>1 = ours faster)
+    ours_vs_raw: Optional[float]
+    mixed_vs_autogen: Optional[float]
+    p50_ours_vs_raw: Optional[float]  # latency ratio (<1 = ours faster), seq only
+    p50_ours_vs_autogen: Optional[float]
+
+
+def compare(configs: list[BenchConfig], aggs: dict[tuple[str, str], Aggregate]) -> list[Comparison]:
+    def med(stack: str, config: str) -> Optional[float]:
+        agg = aggs.get((stack, config))
+        return agg.median if agg else None
+
+    def p50(stack: str, config: str) -> Optional[float]:
+        agg = aggs.get((stack, config))
+        return agg.p50_ms if agg else None
+
+    rows = []
+    for c in configs:
+        seq = c.kind == SEQ
+        rows.append(Comparison(
+            c.name,
+            _ratio(med(OURS, c.name), med(AUTOGEN, c.name)),
+            _ratio(med(OURS, c.name), med(RAW, c.name)),
+            _ratio(med(MIXED, c.name), med(AUTOGEN, c.name)),
+            _ratio(p50(OURS, c.name), p50(RAW, c.name)) if seq else None,
+            _ratio(p50(OURS, c.name), p50(AUTOGEN, c.name)) if seq else None,
+        ))
+    return rows
+
+
+@dataclass
+class GoalCheck:
+    goal: str
+    config: str
+    measured: Optional[float]
+    target: str
+    met: Optional[bool]  # None: not measurable (a stack missing or failed)
+
+
+def check_goals(configs: list[BenchConfig], comparisons: list[Comparison]) -> list[GoalCheck]:
+    by_name = {c.config: c for c in comparisons}
+    checks: list[GoalCheck] = []
+    for c in configs:
+        cmp = by_name[c.name]
+        if c.kind in (PUBSUB, CONC):
+            r = cmp.ours_vs_autogen
+            checks.append(GoalCheck("ours >= 2x autogen", c.name, r, ">= 2.0", None if r is None else r >= 2.0))
+        if c.kind == SEQ:
+            r = cmp.p50_ours_vs_raw
+            checks.append(GoalCheck("seq p50 <= 1.3x raw", c.name, r, "<= 1.3", None if r is None else r <= 1.3))
+        if c.size_label == "64KiB":
+            r = cmp.ours_vs_raw
+            checks.append(GoalCheck("64KiB >= 80% of raw", c.name, r, ">= 0.8", None if r is None else r >= 0.8))
+    return checks
+
+
+def _fmt(value: Optional[float], digits: int = 0) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def _cell_text(agg: Optional[Aggregate], kind: str) -> str:
+    if agg is None:
+        return "not run"
+    if agg.median is None:
+        return "FAILED"
+    text = f"{_fmt(agg.min)} / **{_fmt(agg.median)}** / {_fmt(agg.max)}"
+    if kind == SEQ:
+        text += f"<br>p50 {_fmt(agg.p50_ms, 3)} ms, p99 {_fmt(agg.p99_ms, 2)} ms"
+    elif kind == CONC:
+        text += f"<br>p50 {_fmt(agg.p50_ms, 1)} ms"
+    if agg.ok_reps < agg.reps:
+        text += f" ({agg.reps - agg.ok_reps} of {agg.reps} failed)"
+    if agg.note:
+        text += " †"
+    return text
+
+
+def markdown(meta: dict[str, Any], configs: list[BenchConfig], stacks: list[str],
+             aggs: dict[tuple[str, str], Aggregate], comparisons: list[Comparison], goals: list[GoalCheck]) -> str:
+    lines = [
+        "# AgentRpc benchmark results",
+        "",
+        f"Run {meta['started']} → {meta['finished']} UTC on {meta['machine']}; size `{meta['size']}`, "
+        f"{meta['reps']} repetitions; every host/worker a separate process. "
+        "Cells: throughput min / **median** / max (deliveries/s for pub/sub, calls/s for RPC).",
+        "",
+        "| config | " + " | ".join(STACKS[s].label for s in stacks) + " |",
+        "|---|" + "---|" * len(stacks),
+    ]
+    for c in configs:
+        kind = c.kind
+        lines.append(f"| {c.name} | " + " | ".join(_cell_text(aggs.get((s, c.name)), kind) for s in stacks) + " |")
+    lines += [
+        "",
+        "† autogen 0.7.5 cannot send protobuf RPC (it labels every RPC payload JSON); those cells use the "
+        "workaround serializer (protobuf bytes under the application/json label).",
+        "",
+        "## Ratios (medians)",
+        "",
+        "| config | ours ÷ autogen | ours ÷ raw | our host + autogen workers ÷ autogen | seq p50 ours ÷ raw | seq p50 ours ÷ autogen |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in comparisons:
+        lines.append(f"| {r.config} | {_fmt(r.ours_vs_autogen, 2)} | {_fmt(r.ours_vs_raw, 2)} | "
+                     f"{_fmt(r.mixed_vs_autogen, 2)} | {_fmt(r.p50_ours_vs_raw, 2)} | {_fmt(r.p50_ours_vs_autogen, 2)} |")
+    lines += ["", "## Goals", "", "| goal | config | measured | target | met |", "|---|---|---|---|---|"]
+    for g in goals:
+        met = "n/a" if g.met is None else ("yes" if g.met else "**no**")
+        lines.append(f"| {g.goal} | {g.config} | {_fmt(g.measured, 2)} | {g.target} | {met} |")
+    met = [g for g in goals if g.met is not None]
+    lines += ["", f"Goals met: {sum(g.met for g in met if g.met)} of {len(met)} measurable checks "
+                  f"({len(goals) - len(met)} not measurable).", "",
+              "## Host CPU per message (µs, median) and summed CPU utilisation of the 3 processes", "",
+              "| config | " + " | ".join(stacks) + " |", "|---|" + "---|" * len(stacks)]
+    for c in configs:
+        cells = []
+        for s in stacks:
+            agg = aggs.get((s, c.name))
+            cells.append("–" if agg is None or agg.host_cpu_us is None
+                         else f"{agg.host_cpu_us:.0f} µs, util {agg.util or 0:.2f}")
+        lines.append(f"| {c.name} | " + " | ".join(cells) + " |")
+    failures = [(k, a) for k, a in aggs.items() if a.errors]
+    if failures:
+        lines += ["", "## Failures and errors", ""]
+        for (stack, config), agg in sorted(failures):
+            for err in agg.errors:
+                lines.append(f"- {stack} / {config}: {err}")
+    return "\n".join(lines) + "\n"
+
+
+def chart(path: Path, configs: list[BenchConfig], stacks: list[str], aggs: dict[tuple[str, str], Aggregate]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = [("pub/sub (deliveries/s)", [c for c in configs if c.kind == PUBSUB]),
+              ("RPC 64 in flight (calls/s)", [c for c in configs if c.kind == CONC]),
+              ("sequential RPC (calls/s)", [c for c in configs if c.kind == SEQ])]
+    groups = [(title, cs) for title, cs in groups if cs]
+    fig, axes = plt.subplots(len(groups), 1, figsize=(12, 3.6 * len(groups)), squeeze=False)
+    width = 0.8 / max(len(stacks), 1)
+    for ax, (title, cs) in zip(axes[:, 0], groups):
+        for i, stack in enumerate(stacks):
+            meds, lows, highs = [], [], []
+            for c in cs:
+                agg = aggs.get((stack, c.name))
+                m = agg.median if agg and agg.median is not None else 0.0
+                meds.append(m)
+                lows.append(m - (agg.min if agg and agg.min is not None else m))
+                highs.append((agg.max if agg and agg.max is not None else m) - m)
+            xs = [x + (i - (len(stacks) - 1) / 2) * width for x in range(len(cs))]
+            ax.bar(xs, meds, width, yerr=[lows, highs], capsize=2, label=STACKS[stack].label)
+        ax.set_xticks(range(len(cs)))
+        ax.set_xticklabels([c.name.split(" ", 1)[1] for c in cs], fontsize=8)
+        ax.set_title(title)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0, 0].legend(fontsize=8, loc="upper right")
+    fig.suptitle("AgentRpc stacks: median with min–max over repetitions (higher is better)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_all(out: Path, meta: dict[str, Any], configs: list[BenchConfig], stacks: list[str],
+              cells: list[CellResult]) -> dict[str, Any]:
+    out.mkdir(parents=True, exist_ok=True)
+    aggs = aggregate(cells)
+    comparisons = compare(configs, aggs)
+    goals = check_goals(configs, comparisons)
+    document = {
+        "meta": {**meta, "python": platform.python_version()},
+        "configs": [c.name for c in configs],
+        "stacks": {s: STACKS[s].label for s in stacks},
+        "cells": [asdict(c) for c in cells],
+        "aggregates": [asdict(a) for a in aggs.values()],
+        "ratios": [asdict(r) for r in comparisons],
+        "goals": [asdict(g) for g in goals],
+    }
+    (out / "results.json").write_text(json.dumps(document, indent=1) + "\n")
+    (out / "results.md").write_text(markdown(meta, configs, stacks, aggs, comparisons, goals))
+    chart(out / "results.png", configs, stacks, aggs)
+    return document

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import re
+import subprocess
 import sys
 import tomllib
 import xml.etree.ElementTree as ET
@@ -30,10 +31,6 @@ DOCKERFILES = sorted((REPO_ROOT / "docker").glob("*/Dockerfile"))
 # An explicit tag: a version-like component (8.0.415, 3.11.13) and never a floating alias.
 PINNED_TAG = re.compile(r"^[\w.\-/]+:(\d+\.\d+\.\d+)[\w.\-]*(@sha256:[0-9a-f]{64})?$")
 FLOATING = {"latest", "lts", "stable", "current"}
-# Modules pyruntime imports only in development tools, never when the host runs.
-DEV_ONLY_MODULES = {
-    "grpc_tools": "pyruntime/_proto/_generate.py regenerates the checked-in stubs",
-}
 
 
 def _parse(dockerfile: Path) -> DockerfileParser:
@@ -216,16 +213,32 @@ def test_python_host_requirements_cover_the_dependency_closure_and_the_imports()
     roots = [Requirement(spec).name for spec in project["project"]["dependencies"]]
     missing = _dependency_closure(roots) - set(pins)
     assert not missing, f"runtime dependencies not pinned in requirements.txt: {sorted(missing)}"
-    # Every third-party module pyruntime imports unconditionally must come from a pinned distribution.
+    # Every third-party module that the host's own modules import unconditionally (at module level or
+    # inside functions) must come from a pinned distribution. The host's modules are those that
+    # `agentrpc host` loads; optional tools (the autogen demo editor, the stub generator) are not.
     providers = importlib.metadata.packages_distributions()
     stdlib = set(sys.stdlib_module_names)
-    for path in (REPO_ROOT / "pyruntime").rglob("*.py"):
+    for path in _host_module_files():
         for module in _required_imports(ast.parse(path.read_text(encoding="utf-8"))):
             top = module.split(".")[0]
-            if top in stdlib or top in ("pyruntime", "conformance", "__future__") or top in DEV_ONLY_MODULES:
+            if top in stdlib or top in ("pyruntime", "__future__"):
                 continue
             distributions = {canonicalize_name(d) for d in providers.get(top, [])}
             assert distributions & set(pins), f"{path.relative_to(REPO_ROOT)} imports {module}: not in requirements.txt"
+
+
+def _host_module_files() -> list[Path]:
+    """Source files of the pyruntime modules that importing the `agentrpc host` command loads."""
+    probe = (
+        "import sys, pyruntime.cli, pyruntime.host.command\n"
+        "print('\\n'.join(sorted(m.__file__ for n, m in list(sys.modules.items())"
+        " if n.split('.')[0] == 'pyruntime' and getattr(m, '__file__', None))))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr
+    files = [Path(line) for line in result.stdout.splitlines() if line.strip()]
+    assert any(f.name == "server.py" for f in files), "the probe did not load the host"
+    return files
 
 
 def _required_imports(tree: ast.AST) -> list[str]:

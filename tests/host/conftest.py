@@ -34,11 +34,12 @@ async def host(start_host: HostFactory) -> AgentRpcHost:
 
 @pytest.fixture
 async def peers() -> AsyncIterator[PeerFactory]:
-    """``peers(host, "A")``: a raw client with client-id "A"; all closed at teardown."""
+    """``peers(host_or_address, "A")``: a raw client with client-id "A"; all closed at teardown."""
     made: list[RawPeer] = []
 
-    def make(host: AgentRpcHost, client_id: str | None, **kwargs: object) -> RawPeer:
-        peer = RawPeer(host.address, client_id, **kwargs)  # type: ignore[arg-type]
+    def make(host: AgentRpcHost | str, client_id: str | None, **kwargs: object) -> RawPeer:
+        address = host if isinstance(host, str) else host.address
+        peer = RawPeer(address, client_id, **kwargs)  # type: ignore[arg-type]
         made.append(peer)
         return peer
 

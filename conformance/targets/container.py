@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import os
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -65,6 +66,9 @@ IMAGE_STARTUP_TIMEOUT = 60.0
 BUILD_TIMEOUT = 1800
 """Upper bound (seconds) on any single Docker API call, including a first, uncached .NET build."""
 _LOG_LINES = 400
+"""Lines of container output kept for failure reports."""
+_LOG_LINE_CHARS = 2000
+"""Longer lines are cut: the .NET gateway logs whole messages, and a failure report should stay readable."""
 
 
 class ContainerSetupError(ValueError):
@@ -307,11 +311,13 @@ class ContainerTarget(Target):
             try:
                 image.build()
             except docker.errors.BuildError as error:
-                self._lines.extend(_build_log_lines(error.build_log))
+                lines = _build_log_lines(error.build_log)
+                self._remember(lines)
+                saved = write_log_file(self.name, "build", lines)
                 raise TargetUnavailable(
-                    f"building {self.build.context / self.build.dockerfile} failed: {_root_cause(error)}"
+                    f"building {self.build.context / self.build.dockerfile} failed: {_root_cause(error)} (build log: {saved})"
                 ) from error
-            self._lines.extend(_build_log_lines(image.get_logs()))
+            self._remember(_build_log_lines(image.get_logs()))
         return self.build.tag
 
     def _image_port(self, image: str) -> int:
@@ -343,10 +349,11 @@ class ContainerTarget(Target):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 last = self._last_log_line(container)
+                saved = write_log_file(self.name, "container", list(self._lines))
                 self.stop()
                 raise TargetUnavailable(
                     f"{self.name} container did not answer AgentRpc on {endpoint.address} within "
-                    f"{self.run.startup_timeout:.0f}s (last log line: {last})"
+                    f"{self.run.startup_timeout:.0f}s (last log line: {last}; log: {saved})"
                 )
             try:
                 wait_until_serving(endpoint, timeout=min(3.0, remaining))
@@ -356,30 +363,51 @@ class ContainerTarget(Target):
             state = self._state(container)
             if state.get("Status") in ("exited", "dead"):
                 last = self._last_log_line(container)
+                saved = write_log_file(self.name, "container", list(self._lines))
                 self.stop()
                 raise TargetUnavailable(
-                    f"{self.name} container exited during startup (exit code {state.get('ExitCode')}): {last}"
+                    f"{self.name} container exited during startup (exit code {state.get('ExitCode')}): {last} (log: {saved})"
                 )
 
     @staticmethod
     def _state(container: DockerContainer) -> dict[str, Any]:
-        wrapped = container.get_wrapped_container()
-        wrapped.reload()
+        """The container's State from ``docker inspect``; a vanished container counts as dead."""
+        try:
+            wrapped = container.get_wrapped_container()
+            wrapped.reload()
+        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError, RuntimeError):
+            return {"Status": "dead", "ExitCode": "unknown: the container is gone"}
         state: dict[str, Any] = wrapped.attrs.get("State") or {}
         return state
 
     def _capture_logs(self, container: DockerContainer) -> None:
+        """Replace the kept lines with the container's latest output (stdout and stderr interleaved)."""
         try:
-            stdout, stderr = container.get_logs()
+            raw = container.get_wrapped_container().logs(stdout=True, stderr=True, tail=_LOG_LINES)
         except (docker.errors.DockerException, requests.exceptions.RequestException, OSError, RuntimeError):
             return
-        text = (stdout + stderr).decode("utf-8", errors="replace")
         self._lines.clear()
-        self._lines.extend(text.splitlines())
+        self._remember(raw.decode("utf-8", errors="replace").splitlines())
+
+    def _remember(self, lines: list[str]) -> None:
+        self._lines.extend(cap_line(line) for line in lines)
 
     def _last_log_line(self, container: DockerContainer) -> str:
         self._capture_logs(container)
         return next((line.strip()[:200] for line in reversed(self._lines) if line.strip()), "no output")
+
+
+def cap_line(line: str, limit: int = _LOG_LINE_CHARS) -> str:
+    """``line`` cut to ``limit`` characters, saying how long it was."""
+    return line if len(line) <= limit else f"{line[:limit]}... ({len(line)} chars)"
+
+
+def write_log_file(target: str, kind: str, lines: list[str]) -> Path:
+    """Save a build or container log where the one-line skip reason can point to it."""
+    handle, name = tempfile.mkstemp(prefix=f"agentrpc-{target}-{kind}-", suffix=".log")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
+    return Path(name)
 
 
 def _build_log_lines(entries: Any) -> list[str]:

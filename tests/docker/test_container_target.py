@@ -178,3 +178,20 @@ def test_stop_before_start_is_idempotent() -> None:
     target.stop()
     target.stop()
     assert target.logs() == ""
+
+
+def test_log_helpers_keep_reports_readable_and_saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance.targets.container import _build_log_lines, cap_line, write_log_file
+
+    assert cap_line("short") == "short"
+    long = "x" * 5000
+    assert cap_line(long, 100) == "x" * 100 + "... (5000 chars)"
+    entries = [{"stream": "Step 1/9 : FROM x\n"}, {"stream": "\n"}, {"error": "restore failed\nNU1101"}, "junk"]
+    assert _build_log_lines(entries) == ["Step 1/9 : FROM x", "restore failed", "NU1101"]
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    saved = write_log_file("dotnet", "build", ["a", "b"])
+    assert saved.parent == tmp_path and saved.name.startswith("agentrpc-dotnet-build-")
+    assert saved.read_text(encoding="utf-8") == "a\nb\n"

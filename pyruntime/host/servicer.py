@@ -42,12 +42,13 @@ _ControlMessage = pb.ControlMessage
 class Stream:
     """One open OpenChannel or OpenControlChannel call. Compared by identity."""
 
-    __slots__ = ("client_id", "kind", "outbox", "released", "ended")
+    __slots__ = ("client_id", "kind", "outbox", "reader", "released", "ended")
 
     def __init__(self, client_id: str, kind: str, queue_size: int) -> None:
         self.client_id = client_id
         self.kind = kind  # "data" or "control"
         self.outbox: Outbox[bytes] = Outbox(queue_size)
+        self.reader: asyncio.Task[None] | None = None
         self.released = False  # the host has dropped its routing state for this stream
         self.ended = asyncio.Event()  # the gRPC call has finished
 
@@ -245,7 +246,9 @@ class AgentRpcServicer:
             self._close_stream(previous, "ABORTED", "this stream was replaced by a newer OpenChannel with the same client-id")  # type: ignore[arg-type]
         self._streams.add(stream)
         logger.info("data stream opened client=%s peer=%s", client_id, context.peer(), extra={"client": client_id})
-        reader = asyncio.create_task(self._read_data(stream, request_iterator), name=f"agentrpc-read-{client_id}")
+        reader = stream.reader = asyncio.create_task(
+            self._read_data(stream, request_iterator), name=f"agentrpc-read-{client_id}"
+        )
         get = stream.outbox.get
         try:
             while (frame := await get()) is not None:
@@ -282,6 +285,9 @@ class AgentRpcServicer:
         """
         stream.outbox.close(discard=True, status=(status, details))
         self._release(stream)
+        # Stop reading it too: a closed stream must not keep publishing or calling.
+        if stream.reader is not None and not stream.reader.done():
+            stream.reader.cancel()
 
     def _release(self, stream: Stream) -> None:
         """Drop everything the host holds for ``stream`` (idempotent)."""
@@ -484,7 +490,9 @@ class AgentRpcServicer:
             self.stats.streams_replaced += 1
             self._close_stream(previous, "ABORTED", "this stream was replaced by a newer OpenControlChannel with the same client-id")  # type: ignore[arg-type]
         self._streams.add(stream)
-        reader = asyncio.create_task(self._read_control(stream, request_iterator), name=f"agentrpc-ctl-{client_id}")
+        reader = stream.reader = asyncio.create_task(
+            self._read_control(stream, request_iterator), name=f"agentrpc-ctl-{client_id}"
+        )
         get = stream.outbox.get
         try:
             while (frame := await get()) is not None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from benchmarks.configs import select_configs
 from benchmarks.orchestrator import CellResult
+from benchmarks.profiling import write_summary
 from benchmarks.report import write_all
 from benchmarks.runner import run_benchmark
 from benchmarks.stacks import STACKS
@@ -32,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--configs", nargs="+", metavar="PATTERN",
                      help="only configurations whose name has all words of a pattern, e.g. 'pubsub json' 'seq 64KiB'")
     run.add_argument("--out", type=Path, default=Path("reports/bench"), help="output directory (default reports/bench)")
+    run.add_argument("--profile", type=Path, metavar="DIR",
+                     help="attach py-spy to every process and write DIR/hotspots.md (slows the run; not for results)")
+    run.add_argument("--profile-native", action="store_true",
+                     help="with --profile: also sample native frames (grpc's Cython core); blocking sampling")
     return parser
 
 
@@ -44,8 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benchmarks: {error}", file=sys.stderr)
         return 2
     outcome = run_benchmark(stacks=args.stacks, configs=configs, reps=args.reps, size=args.size,
-                            progress=_progress)
+                            progress=_progress, profile_dir=args.profile,
+                            profile_native=args.profile_native)
     write_all(args.out, outcome.meta, configs, args.stacks, outcome.cells)
+    if args.profile is not None:
+        summary = write_summary(args.profile)
+        print(f"profile: {summary or 'no samples recorded'}")
     print(f"wrote {args.out}/results.json, results.md, results.png ({outcome.meta['seconds']} s)")
     return 0 if all(c.status == "ok" for c in outcome.cells) else 1
 

@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional
 
 from benchmarks.configs import CONC, CONCURRENCY, PUBSUB, SEQ, BenchConfig, Counts
 from benchmarks.processes import STARTUP_TIMEOUT, host_main, worker_main
+from benchmarks.profiling import Profilers
 from benchmarks.recorder import topic_for
 from benchmarks.stacks import Stack
 
@@ -146,13 +147,17 @@ class CellResult:
 class CellRunner:
     """Runs configurations on one stack's process set, restarting the set after a failure."""
 
-    def __init__(self, stack: Stack, counts: dict[str, Counts], timeout: float, context: Any) -> None:
+    def __init__(self, stack: Stack, counts: dict[str, Counts], timeout: float, context: Any,
+                 profile: Optional[Profilers] = None, label: str = "") -> None:
         self.stack = stack
         self.counts = counts
         self.timeout = timeout
         self._context = context
         self._set: Optional[ProcessSet] = None
         self._run = 0
+        self._profile = profile
+        self._label = label or stack.name
+        self._sets_started = 0
 
     def _next_run(self) -> int:
         self._run = (self._run + 1) % 10000
@@ -167,7 +172,18 @@ class CellRunner:
                 fresh.close()
                 raise
             self._set = fresh
+            self._sets_started += 1
+            if self._profile is not None:
+                for role, member in fresh.members.items():
+                    self._profile.attach(member.pid, f"{self._label}-{role}-{self._sets_started}")
         return self._set
+
+    def _discard(self) -> None:
+        if self._profile is not None:
+            self._profile.stop()
+        if self._set is not None:
+            self._set.close()
+            self._set = None
 
     def close(self) -> dict[str, int]:
         """Stop the processes; returns worker B's session audit (stale/foreign deliveries) when available."""
@@ -177,8 +193,7 @@ class CellRunner:
                 audit = self._set.request("B", "audit", 10)
             except CellFailed:
                 pass
-            self._set.close()
-            self._set = None
+        self._discard()
         return audit
 
     def run(self, config: BenchConfig, rep: int) -> CellResult:
@@ -191,9 +206,7 @@ class CellRunner:
         except ProcessGone as error:
             result.error = str(error)
             log.warning("%s / %s: %s; restarting its processes", self.stack.name, config.name, error)
-            if self._set is not None:
-                self._set.close()
-                self._set = None
+            self._discard()
         except CellFailed as error:
             result.error = str(error)
         return result

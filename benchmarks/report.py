@@ -152,7 +152,9 @@ def markdown(meta: dict[str, Any], configs: list[BenchConfig], stacks: list[str]
         "",
         f"Run {meta['started']} → {meta['finished']} UTC on {meta['machine']}; size `{meta['size']}`, "
         f"{meta['reps']} repetitions; every host/worker a separate process. "
-        "Cells: throughput min / **median** / max (deliveries/s for pub/sub, calls/s for RPC).",
+        "Cells: throughput min / **median** / max (deliveries/s for pub/sub, calls/s for RPC). "
+        f"Load average (1/5/15 min) at start {meta.get('loadavg_start')}, at end {meta.get('loadavg_end')}: "
+        "anything above ~2 means other work shared the 2 cores and every figure is depressed and noisier.",
         "",
         "| config | " + " | ".join(STACKS[s].label for s in stacks) + " |",
         "|---|" + "---|" * len(stacks),

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import platform
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
 from benchmarks.configs import RUN_SIZES, BenchConfig
 from benchmarks.orchestrator import CellResult, CellRunner, spawn_context
+from benchmarks.profiling import Profilers
 from benchmarks.stacks import STACKS
 
 log = logging.getLogger("benchmarks")
@@ -30,7 +32,8 @@ def _now() -> str:
 
 def run_benchmark(
     *, stacks: list[str], configs: list[BenchConfig], reps: int, size: str,
-    progress: Optional[Callable[[CellResult], None]] = None,
+    progress: Optional[Callable[[CellResult], None]] = None, profile_dir: Optional[Path] = None,
+    profile_native: bool = False,
 ) -> RunOutcome:
     """Run every configuration on every stack ``reps`` times, interleaving stacks within a repetition
     (so slow drifts of a noisy machine hit every stack alike)."""
@@ -38,14 +41,17 @@ def run_benchmark(
     if unknown:
         raise ValueError(f"unknown stack(s) {unknown}; choose from {list(STACKS)}")
     meta = {"started": _now(), "size": size, "reps": reps, "machine": f"{platform.machine()} ×{_cpus()} CPU",
-            "counts": {label: vars(c) for label, c in RUN_SIZES[size].items()}}
+            "counts": {label: vars(c) for label, c in RUN_SIZES[size].items()},
+            "loadavg_start": _load()}
     cells: list[CellResult] = []
     audits: dict[str, list[dict[str, int]]] = {}
     context = spawn_context()
     t0 = time.monotonic()
     for rep in range(1, reps + 1):
         for stack in stacks:
-            runner = CellRunner(STACKS[stack], RUN_SIZES[size], CELL_TIMEOUT[size], context)
+            profilers = Profilers(profile_dir, profile_native) if profile_dir is not None else None
+            runner = CellRunner(STACKS[stack], RUN_SIZES[size], CELL_TIMEOUT[size], context,
+                                profile=profilers, label=f"{stack}-rep{rep}")
             try:
                 for config in configs:
                     cell = runner.run(config, rep)
@@ -55,9 +61,17 @@ def run_benchmark(
             finally:
                 audits.setdefault(stack, []).append(runner.close())
     meta["finished"] = _now()
+    meta["loadavg_end"] = _load()
     meta["seconds"] = round(time.monotonic() - t0, 1)
     meta["audits"] = audits
     return RunOutcome(meta, cells, audits)
+
+
+def _load() -> list[float]:
+    """1/5/15-minute load averages: other work on the box makes the numbers noisy; the report says so."""
+    import os
+
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def _cpus() -> int:

@@ -28,23 +28,35 @@ from pyruntime._proto import cloudevent_pb2 as ce_pb
 JSON_CT = "application/json"
 PROTO_CT = "application/x-protobuf"
 PEER_WAIT = 30.0
+QUEUE_SIZE = 1024  # bounded: a slow reader pushes back on the sender instead of growing memory
 _ROLES = ("A", "B")
 
 
 class RawRouter(pb_grpc.AgentRpcServicer):
-    """``async with RawRouter() as router: router.address``: forwards A↔B, nothing else."""
+    """``async with RawRouter() as router: router.address``: forwards A↔B, nothing else.
+
+    "Queue" style (perf-baseline's best for one-way and in-flight traffic): each stream has a
+    reader that parses a Message and puts it in the peer's bounded queue, and a writer task
+    that drains its own queue into its stream, so reads and writes overlap.
+    """
 
     def __init__(self) -> None:
-        self._contexts: dict[str, grpc.aio.ServicerContext] = {}
+        self._outboxes: dict[str, asyncio.Queue[pb.Message]] = {}
         self._arrived = {role: asyncio.Event() for role in _ROLES}
         self._server: Optional[grpc.aio.Server] = None
         self.address = ""
+
+    @staticmethod
+    async def _write_loop(context: grpc.aio.ServicerContext, outbox: "asyncio.Queue[pb.Message]") -> None:
+        while True:
+            await context.write(await outbox.get())
 
     async def OpenChannel(self, request_iterator: Any, context: grpc.aio.ServicerContext) -> None:  # noqa: N802
         client = dict(context.invocation_metadata()).get("client-id", "")
         if client not in _ROLES:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "raw router: client-id must be A or B")
-        self._contexts[client] = context
+        outbox: asyncio.Queue[pb.Message] = asyncio.Queue(maxsize=QUEUE_SIZE)
+        self._outboxes[client] = outbox
         self._arrived[client].set()
         await context.send_initial_metadata(())  # lets the client's wait_for_connection() return
         peer = "B" if client == "A" else "A"
@@ -52,12 +64,20 @@ class RawRouter(pb_grpc.AgentRpcServicer):
             await asyncio.wait_for(self._arrived[peer].wait(), PEER_WAIT)
         except asyncio.TimeoutError:
             await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"raw router: peer {peer} never connected")
-        peer_context = self._contexts[peer]
-        while True:
-            message = await context.read()
-            if message is grpc.aio.EOF:
-                return
-            await peer_context.write(message)
+        peer_outbox = self._outboxes[peer]
+        writer = asyncio.create_task(self._write_loop(context, outbox))
+        try:
+            while True:
+                message = await context.read()
+                if message is grpc.aio.EOF:
+                    return
+                await peer_outbox.put(message)
+        finally:
+            writer.cancel()
+            try:
+                await writer
+            except (asyncio.CancelledError, Exception):  # the stream is over either way
+                pass
 
     async def __aenter__(self) -> "RawRouter":
         server = grpc.aio.server(options=GRPC_SIZE_OPTIONS)
@@ -128,7 +148,8 @@ class RawEndpoint:
         self._channel: Optional[grpc.aio.Channel] = None
         self._call: Any = None
         self._reader: Optional[asyncio.Task[None]] = None
-        self._write_lock = asyncio.Lock()
+        self._writer: Optional[asyncio.Task[None]] = None
+        self._outbox: asyncio.Queue[pb.Message] = asyncio.Queue(maxsize=QUEUE_SIZE)
         self._pending: dict[str, asyncio.Future[Any]] = {}
         self._ids = itertools.count(1)
         self._recorder: Optional[DeliveryRecorder] = None
@@ -142,10 +163,15 @@ class RawEndpoint:
         self._call = stub.OpenChannel(metadata=(("client-id", role),))
         await self._call.wait_for_connection()
         self._reader = asyncio.create_task(self._read_loop(), name=f"raw-reader-{role}")
+        self._writer = asyncio.create_task(self._write_loop(), name=f"raw-writer-{role}")
 
     async def _write(self, message: pb.Message) -> None:
-        async with self._write_lock:
-            await self._call.write(message)
+        await self._outbox.put(message)
+
+    async def _write_loop(self) -> None:
+        # One writer: grpc.aio allows one write in flight per call; callers only queue.
+        while True:
+            await self._call.write(await self._outbox.get())
 
     async def _read_loop(self) -> None:
         while True:
@@ -189,6 +215,13 @@ class RawEndpoint:
             self._pending.pop(request_id, None)
 
     async def stop(self) -> None:
+        for task in (self._writer,):
+            if task is not None:
+                task.cancel()
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):  # stopping: the stream may be broken already
+                    pass
         if self._call is not None:
             try:
                 await asyncio.wait_for(self._call.done_writing(), 2)

@@ -199,6 +199,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         state.scenarios,
         traces,
         time.monotonic() - state.started,
+        merge=not _selection(config).is_complete or bool(config.getoption("keyword", "")),
     )
     CompatibilityMatrix.from_report_dir(state.report_dir).write(state.report_dir)
     if config.getoption("--update-known-deviations"):

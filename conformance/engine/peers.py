@@ -141,6 +141,15 @@ class Peer:
         self.trace.add("<-", self.name, method, "OK", response)
         return grpc.StatusCode.OK, "", response
 
+    async def barrier(self, timeout: float = 1.0) -> None:
+        """One GetSubscriptions round trip on this peer's connection (any status will do)."""
+        try:
+            await self.stub.GetSubscriptions(
+                agent_worker_pb2.GetSubscriptionsRequest(), metadata=self.metadata, timeout=timeout
+            )
+        except grpc.aio.AioRpcError:
+            pass  # e.g. no client-id: the answer itself is the barrier
+
     async def shutdown(self) -> None:
         """Cancel every stream and await the readers (no orphan tasks), then close the channel."""
         for handle in self.streams.values():

@@ -21,7 +21,7 @@ from conformance.targets.base import Endpoint
 
 DEFAULT_WITHIN = 2.0
 DEFAULT_SILENCE = 0.25
-DEFAULT_SETTLE = 0.05
+DEFAULT_SETTLE = 0.02
 # Slack on top of a step's own wait before the engine gives up on the step itself.
 STEP_MARGIN = 1.0
 
@@ -124,11 +124,20 @@ class ScenarioRunner:
     # -- steps ----------------------------------------------------------------------------------
 
     async def _step_open(self, state: "_CaseState", spec: dict[str, Any]) -> None:
-        await state.peer(spec["peer"]).open(spec.get("stream", "channel"))
-        await asyncio.sleep(float(spec.get("settle", DEFAULT_SETTLE)))  # no handshake in the protocol
+        peer = state.peer(spec["peer"])
+        await peer.open(spec.get("stream", "channel"))
+        await self._settle(peer, spec)
 
     async def _step_close(self, state: "_CaseState", spec: dict[str, Any]) -> None:
-        await state.peer(spec["peer"]).close(spec.get("stream", "channel"))
+        peer = state.peer(spec["peer"])
+        await peer.close(spec.get("stream", "channel"))
+        await self._settle(peer, spec)
+
+    @staticmethod
+    async def _settle(peer: Peer, spec: dict[str, Any]) -> None:
+        """The protocol has no handshake: a unary round trip on the peer's connection lets the host's
+        stream handler run (a barrier that holds under load, unlike a fixed sleep), then a short pause."""
+        await peer.barrier()
         await asyncio.sleep(float(spec.get("settle", DEFAULT_SETTLE)))
 
     async def _step_send(self, state: "_CaseState", spec: dict[str, Any]) -> None:

@@ -40,7 +40,9 @@ class Scenario:
             del steps[index]
         else:
             steps[index] = copy.deepcopy(self.control["replace"])
-        return replace(self, id=self.id + "#control", steps=steps)
+        peers = copy.deepcopy(self.peers)
+        peers.update(copy.deepcopy(self.control.get("peers", {})))
+        return replace(self, id=self.id + "#control", steps=steps, peers=peers)
 
     def level_rank(self) -> int:
         """0 = required (most important) ... 2 = informational."""

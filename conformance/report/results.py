@@ -32,8 +32,13 @@ def write_results(
     scenarios: dict[str, Scenario],
     traces: dict[str, list[dict[str, Any]]],
     duration: float,
+    merge: bool = False,
 ) -> Path:
-    """Write the results file and return its path."""
+    """Write the results file and return its path.
+
+    ``merge`` (a partial run: --case, -k, --level, --payload-format) updates only this run's cases in an
+    existing file, so rerunning one case does not shrink the matrix.
+    """
     report_dir.mkdir(parents=True, exist_ok=True)
     cases = []
     for verdict in sorted(verdicts, key=lambda v: v.case_id):
@@ -45,9 +50,17 @@ def write_results(
         if verdict.case_id in traces:
             entry["trace"] = traces[verdict.case_id]
         cases.append(entry)
+    path = results_path(report_dir, target)
+    if merge and path.exists():
+        try:
+            kept = {c["case_id"]: c for c in read_results(path)["cases"]}
+        except (ValueError, OSError):
+            kept = {}
+        kept.update({c["case_id"]: c for c in cases})
+        cases = [kept[k] for k in sorted(kept)]
     counts: dict[str, int] = {}
-    for verdict in verdicts:
-        counts[verdict.status] = counts.get(verdict.status, 0) + 1
+    for case in cases:
+        counts[case["status"]] = counts.get(case["status"], 0) + 1
     document = {
         "format": FORMAT_VERSION,
         "target": target,
@@ -57,7 +70,6 @@ def write_results(
         "counts": counts,
         "cases": cases,
     }
-    path = results_path(report_dir, target)
     path.write_text(json.dumps(document, indent=1, sort_keys=False), encoding="utf-8")
     return path
 

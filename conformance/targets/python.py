@@ -8,7 +8,13 @@ from conformance.targets.process import ProcessTarget
 
 
 class PythonHostTarget(ProcessTarget):
-    """``--target=python``: ``python -m pyruntime.cli host --address 127.0.0.1:0``."""
+    """``--target=python``: ``python -m pyruntime.cli host --address 127.0.0.1:0 --rpc-timeout 2``.
+
+    The short RPC timeout keeps the timeout case fast; the profile declares the same value.
+    """
+
+    RPC_TIMEOUT = "2"
 
     def __init__(self) -> None:
-        super().__init__("python", [sys.executable, "-m", "pyruntime.cli", "host", "--address", "127.0.0.1:0"])
+        command = [sys.executable, "-m", "pyruntime.cli", "host", "--address", "127.0.0.1:0", "--rpc-timeout", self.RPC_TIMEOUT]
+        super().__init__("python", command)

@@ -237,7 +237,6 @@ def make_image(plan: BuildPlan, archive: IO[bytes], docker_client_kw: Mapping[st
         dockerfile_path=plan.dockerfile,
         fileobj=archive,
         custom_context=True,
-        rm=True,
     )
 
 

@@ -195,3 +195,34 @@ def test_log_helpers_keep_reports_readable_and_saved(tmp_path: Path, monkeypatch
     saved = write_log_file("dotnet", "build", ["a", "b"])
     assert saved.parent == tmp_path and saved.name.startswith("agentrpc-dotnet-build-")
     assert saved.read_text(encoding="utf-8") == "a\nb\n"
+
+
+def _is_connection_failure(error: BaseException) -> bool:
+    """True when the innermost cause is failing to reach the engine's socket (not a bad argument)."""
+    while error.__cause__ or error.__context__:
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return isinstance(error, (FileNotFoundError, ConnectionRefusedError, ConnectionError))
+
+
+def test_image_build_gets_as_far_as_the_engine_call(no_engine: str) -> None:
+    import requests
+
+    plan = build_plan(PYTHON_HOST_DIR)
+    with plan.context_archive() as archive:
+        image = make_image(plan, archive, OFFLINE_CLIENT)
+        with pytest.raises(requests.exceptions.ConnectionError) as caught:
+            image.build()  # the docker SDK validated tag, dockerfile and context, then tried the socket
+    assert _is_connection_failure(caught.value), repr(caught.value)
+
+
+def test_container_start_gets_as_far_as_the_engine_call(no_engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import requests
+    from testcontainers.core.config import testcontainers_config
+
+    # Without Ryuk the first engine call is the container's own (Ryuk would need the engine first).
+    monkeypatch.setattr(testcontainers_config, "ryuk_disabled", True)
+    container = make_container(RunPlan(image="agentrpc-conformance/dotnet-gateway:local", port=5001), 5001, OFFLINE_CLIENT)
+    with pytest.raises(requests.exceptions.ConnectionError) as caught:
+        container.start()
+    assert _is_connection_failure(caught.value), repr(caught.value)
+    container.stop()  # nothing was created: stopping is harmless

@@ -216,11 +216,15 @@ class HostConnection:
             self._connected.set()
             if self.connects > 1:
                 log.info("reconnected to host %s", self.address)
-            tasks.append(asyncio.create_task(self._read_loop(call)))
-            tasks.append(asyncio.create_task(self._write_loop(call)))
+            data_tasks = [
+                asyncio.create_task(self._read_loop(call)),
+                asyncio.create_task(self._write_loop(call)),
+            ]
+            tasks.extend(data_tasks)
             if control_call is not None:
+                # The control stream never ends the session: a host without one still serves data.
                 tasks.append(asyncio.create_task(self._control_read_loop(control_call)))
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(data_tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 if not task.cancelled() and task.exception() is not None:
                     ended = task.exception()  # type: ignore[assignment]
@@ -241,7 +245,7 @@ class HostConnection:
                 self._outbound.get_nowait()
             if established:
                 if not self._closing:
-                    log.warning("lost the host connection to %s: %s", self.address, type(ended).__name__)
+                    log.warning("lost the host connection to %s: %s (client-id %s)", self.address, type(ended).__name__, self.client_id)
                 self._listener.on_disconnected(ended)
 
     async def _read_loop(self, call: Any) -> None:
@@ -270,12 +274,12 @@ class HostConnection:
             try:
                 message = await call.read()
             except grpc.aio.AioRpcError as error:
-                message = grpc.aio.EOF
-                log.info("control channel ended (%s); state requests are unavailable", error.code())
+                if error.code() != grpc.StatusCode.CANCELLED:
+                    log.info("control channel ended (%s); state requests are unavailable", error.code())
+                return
             if message is grpc.aio.EOF:
-                # A host without a control channel must not take the data stream down:
-                # the data stream alone decides when to reconnect.
-                await asyncio.get_running_loop().create_future()
+                log.info("the host closed the control channel; state requests are unavailable")
+                return
             try:
                 on_control(message)
             except Exception:

@@ -9,7 +9,7 @@ from typing import Any, Optional
 from ..model import AgentId, Subscription, TopicId, direct_message_subscription
 from .cancellation import CancellationToken
 from .context import MessageContext
-from .errors import RecipientNotFound, RpcError
+from .errors import RecipientNotFound, RpcCancelled, RpcError
 from .reply_wait import await_reply
 from .runtime import DEFAULT, DEFAULT_RPC_TIMEOUT, AgentFactory
 from .runtime_base import RuntimeBase
@@ -70,6 +70,10 @@ class LocalRuntime(RuntimeBase):
         except RecipientNotFound as exc:
             if not reply.done():
                 reply.set_exception(exc)
+        except asyncio.CancelledError:
+            if not reply.done():
+                reply.set_exception(RpcCancelled("the runtime stopped while the handler was running"))
+            raise
         except Exception as exc:
             if not reply.done():
                 error = RpcError(str(exc))

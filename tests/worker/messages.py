@@ -148,3 +148,18 @@ class EchoAgent(Agent):
 
     def load_state(self, state: Mapping[str, Any]) -> None:
         self.counter = int(state["counter"])
+
+
+class Victim(EchoAgent):
+    """Prints when it starts a Slow request, so a test can kill its process mid-RPC."""
+
+    @rpc
+    async def slow(self, message: Slow, ctx: MessageContext) -> Answer:
+        print("handling slow request", flush=True)
+        await asyncio.sleep(message.seconds)
+        return Answer(text="slow done")
+
+
+async def register_victim(runtime: Any) -> None:
+    """``agentrpc worker --agents tests.worker.messages:register_victim``"""
+    await Victim.register(runtime, "victim")

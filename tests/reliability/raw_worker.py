@@ -19,6 +19,8 @@ from pyruntime._proto import agent_worker_pb2_grpc as pb_grpc
 from pyruntime.wire import JSON, EncodedPayload, build_cloud_event
 
 Metadata = Sequence[tuple[str, str]]
+ATTACH_PROBE_ID = "raw-worker-attach-probe"
+ATTACH_PROBE_TYPE = "raw-worker-attach-probe-nobody-has-this-type"
 
 
 def event_message(topic_type: str, topic_source: str, body: dict[str, Any], event_id: str | None = None) -> pb.Message:
@@ -83,14 +85,38 @@ class RawWorker:
         return [s.id for s in reply.subscriptions]
 
     # ----- data stream ----------------------------------------------------------------
-    async def open(self, *, read: bool = True) -> None:
-        """Open the data stream; with ``read=False`` nobody reads it (a stalled subscriber)."""
+    async def open(self, *, read: bool = True, confirm: bool = True) -> None:
+        """Open the data stream; with ``read=False`` nobody reads it (a stalled subscriber).
+
+        ``confirm`` waits until the host has attached the stream: it sends an RPC to an agent
+        type nobody has and waits for the host's error reply, which can only come once the
+        host reads this stream. (Without it, an event published right away from *another*
+        connection could reach the host first and find this client without a stream.)
+        """
         self.call = self.stub.OpenChannel(metadata=self.metadata)
+        if confirm:
+            await self._confirm_attached()
         if read:
             self.start_reading()
 
+    async def _confirm_attached(self, timeout: float = 10.0) -> None:
+        try:
+            await self.call.write(request_message(ATTACH_PROBE_ID, ATTACH_PROBE_TYPE))
+            async with asyncio.timeout(timeout):
+                while True:
+                    message = await self.call.read()
+                    if message is grpc.aio.EOF:
+                        self.stream_ended.set()
+                        return
+                    if message.HasField("response") and message.response.request_id == ATTACH_PROBE_ID:
+                        return
+                    self.inbox.put_nowait(message)
+        except grpc.aio.AioRpcError as error:
+            self.stream_error = error
+            self.stream_ended.set()
+
     def start_reading(self) -> None:
-        if self._reader is None:
+        if self._reader is None and not self.stream_ended.is_set():
             self._reader = asyncio.create_task(self._read(), name=f"raw-read-{self.client_id}")
 
     async def _read(self) -> None:

@@ -102,15 +102,19 @@ class AgentRpcHost:
         server.add_generic_rpc_handlers((servicer.generic_handler(),))
         bind = f"{self._bind_host}:{self._bind_port}"
         try:
-            if options.uses_tls:
-                port = server.add_secure_port(bind, server_credentials(options))
-            else:
-                port = server.add_insecure_port(bind)
-        except RuntimeError as error:
-            raise HostStartError(f"cannot listen on {bind}: {error}") from error
-        if not port:
-            raise HostStartError(f"cannot listen on {bind} (address in use or not local?)")
-        await server.start()
+            try:
+                if options.uses_tls:
+                    port = server.add_secure_port(bind, server_credentials(options))
+                else:
+                    port = server.add_insecure_port(bind)
+            except RuntimeError as error:
+                raise HostStartError(f"cannot listen on {bind}: {error}") from error
+            if not port:
+                raise HostStartError(f"cannot listen on {bind} (address in use or not local?)")
+            await server.start()
+        except BaseException:
+            await server.stop(None)  # release gRPC's resources for the half-made server
+            raise
         self._server, self._servicer, self._port = server, servicer, port
         logger.info("host listening address=%s tls=%s policy=%s", self.address, options.uses_tls, options.type_policy)
 

@@ -338,25 +338,18 @@ class AgentRpcServicer:
                     continue
                 if kind == "cloudEvent":
                     stats.events_received += 1
-                    recipients = routing.event_recipients(message.cloudEvent.type)
-                    if not recipients:
-                        stats.events_unrouted += 1
-                        if logger.isEnabledFor(logging.DEBUG):
-                            event = message.cloudEvent
-                            logger.debug(
-                                "unrouted event client=%s topic_type=%s topic_source=%s",
-                                stream.client_id, event.type, event.source,
-                                extra={"client": stream.client_id, "topic_type": event.type,
-                                       "topic_source": event.source},
-                            )
-                        continue
-                    for client in recipients:
+                    copies = 0
+                    for client in routing.event_recipients(message.cloudEvent.type):
                         target = client.connection
-                        if target is None:
+                        if target is None:  # owns a matched type but has no stream (yet)
                             continue
                         if not target.outbox.put_nowait(frame):  # type: ignore[attr-defined]
                             await self._put_slow(target, frame)  # type: ignore[arg-type]
-                        stats.events_delivered += 1
+                        copies += 1
+                    if copies:
+                        stats.events_delivered += copies
+                    else:
+                        self._note_unrouted(stream, message.cloudEvent)
                 elif kind == "request":
                     await self._forward_request(stream, message)
                 elif kind == "response":
@@ -374,6 +367,15 @@ class AgentRpcServicer:
         finally:
             # The client finished sending: flush what is queued for it, then end the call.
             stream.outbox.close()
+
+    def _note_unrouted(self, stream: Stream, event: Any) -> None:
+        self.stats.events_unrouted += 1
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "unrouted event client=%s topic_type=%s topic_source=%s",
+                stream.client_id, event.type, event.source,
+                extra={"client": stream.client_id, "topic_type": event.type, "topic_source": event.source},
+            )
 
     async def _put_slow(self, target: Stream, frame: bytes) -> None:
         """Backpressure: wait for room; a stream that stays full is closed as not reading."""

@@ -115,3 +115,12 @@ async def test_events_are_not_logged_with_their_content(host, peers, caplog) -> 
     await stream.send(event("t", data=b"SECRET-PAYLOAD"))
     await stream.sync()
     assert not any("SECRET-PAYLOAD" in r.getMessage() for r in caplog.records)
+
+
+async def test_event_for_a_type_whose_owner_has_no_stream_counts_as_unrouted(host, peers) -> None:
+    await peers(host, "A").register("T")  # registered, no stream
+    await peers(host, "A").subscribe("t", "T", "s1")
+    publisher = peers(host, "P").open()
+    await publisher.send(event("t"))
+    await publisher.sync()
+    assert host.stats.events_unrouted == 1 and host.stats.events_delivered == 0

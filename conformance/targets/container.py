@@ -266,6 +266,8 @@ class ContainerTarget(Target):
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> Endpoint:
+        if self._container is not None and self.endpoint is not None:
+            return self.endpoint  # already running: never start a second container
         probe_docker_engine()
         try:
             image = self._build_image() if self.build is not None else self.run.image
@@ -277,7 +279,8 @@ class ContainerTarget(Target):
         except TargetUnavailable:
             self.stop()
             raise
-        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as error:
+        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError, RuntimeError) as error:
+            # RuntimeError: testcontainers' own start/inspect failures (ContainerStartException, ...).
             self.stop()
             raise TargetUnavailable(f"{self.name} container did not start: {_root_cause(error)}") from error
         self._wait_until_serving(container, endpoint)

@@ -23,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tls-cert", help="PEM certificate chain: serve TLS")
     parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
     parser.add_argument("--tls-client-ca", help="PEM CA bundle: require client certificates it signed (mutual TLS)")
+    parser.add_argument("--auth-token-file",
+                        help="file of accepted bearer tokens, one per line: every call must send "
+                             "'authorization: Bearer <token>' (use with TLS)")
     parser.add_argument("--max-message-bytes", type=int, default=HostOptions.max_message_bytes,
                         help="largest message the host forwards (default %(default)s)")
     parser.add_argument("--rpc-timeout", type=float, default=HostOptions.rpc_timeout,
@@ -59,6 +62,15 @@ def main(argv: list[str]) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     try:
+        interceptors = []
+        if args.auth_token_file:
+            # Imported only when asked for: the token check lives with the other security code.
+            from pyruntime.security.tokens import BearerTokenInterceptor, TokenFileError, load_token_file
+
+            try:
+                interceptors.append(BearerTokenInterceptor(load_token_file(args.auth_token_file)))
+            except TokenFileError as error:
+                raise HostConfigError(str(error)) from error
         options = HostOptions(
             max_message_bytes=args.max_message_bytes,
             rpc_timeout=args.rpc_timeout,
@@ -68,6 +80,7 @@ def main(argv: list[str]) -> int:
             tls_cert=args.tls_cert,
             tls_key=args.tls_key,
             tls_client_ca=args.tls_client_ca,
+            interceptors=tuple(interceptors),
         )
         asyncio.run(serve(options, args.address))
     except (HostConfigError, HostStartError) as error:

@@ -170,3 +170,36 @@ def test_cli_rejects_bad_options_with_exit_2() -> None:
         capture_output=True, text=True, timeout=WAIT * 4, cwd=ROOT,
     )
     assert result.returncode == 2 and "HOST:PORT" in result.stderr
+
+
+async def test_cli_auth_token_file_requires_the_bearer_token(tmp_path, peers) -> None:
+    token_file = tmp_path / "tokens.txt"
+    token_file.write_text("# accepted tokens\ns3cret\n")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pyruntime.cli", "host", "--address", "127.0.0.1:0",
+        "--auth-token-file", str(token_file), "--log-level", "WARNING",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, cwd=ROOT,
+    )
+    try:
+        address = (await _read_line(process.stdout)).split()[-1]  # type: ignore[arg-type]
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await peers(address, "A").subscriptions()
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        authorized = peers(address, "B")
+        authorized.metadata.append(("authorization", "Bearer s3cret"))
+        assert await authorized.subscriptions() == []
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 20) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+def test_cli_missing_token_file_exits_2(tmp_path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pyruntime.cli", "host", "--address", "127.0.0.1:0",
+         "--auth-token-file", str(tmp_path / "absent.txt")],
+        capture_output=True, text=True, timeout=WAIT * 4, cwd=ROOT,
+    )
+    assert result.returncode == 2 and "absent.txt" in result.stderr

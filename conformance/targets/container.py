@@ -34,8 +34,8 @@ from typing import IO, Any
 import docker
 import docker.errors
 import requests.exceptions
-from dockerfile_parse import DockerfileParser
 from docker.utils.build import exclude_paths, tar
+from dockerfile_parse import DockerfileParser
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.docker_client import DockerClient, get_docker_host
 from testcontainers.core.image import DockerImage

@@ -8,7 +8,6 @@ import importlib.metadata
 import re
 import subprocess
 import sys
-import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -26,6 +25,11 @@ from conformance.targets.container import (
     REPO_ROOT,
     build_plan,
 )
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    tomllib = pytest.importorskip("tomli", reason="reading pyproject.toml on Python 3.10 needs tomli")
 
 DOCKERFILES = sorted((REPO_ROOT / "docker").glob("*/Dockerfile"))
 # An explicit tag: a version-like component (8.0.415, 3.11.13) and never a floating alias.

@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentrpc demo", description="A scripted group chat across worker processes.")
     parser.add_argument("--rounds", type=int, default=3, help="writer/editor rounds (default %(default)s)")
     parser.add_argument("--with-autogen", action="store_true", help="run the editor on autogen-ext's worker runtime")
-    parser.add_argument("--payload-format", choices=["json", "protobuf"], default="json",
+    parser.add_argument("--payload-format", choices=["auto", "json", "protobuf"], default="auto",
                         help="payload format of the pyruntime workers (dataclasses always travel as JSON)")
     parser.add_argument("--timeout", type=float, default=60.0, help="give up after this many seconds (default %(default)s)")
     return parser

@@ -56,8 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", required=True, help="host address HOST:PORT (http:// or https:// allowed)")
     parser.add_argument("--agents", action="append", required=True, metavar="MODULE:FACTORY",
                         help="a factory that registers agents on the runtime (repeatable)")
-    parser.add_argument("--payload-format", choices=["json", "protobuf"], default="json",
-                        help="how this worker sends messages (types without that format use their own)")
+    parser.add_argument("--payload-format", choices=["auto", "json", "protobuf"], default="auto",
+                        help="auto: protobuf messages as protobuf, the rest as JSON (default); json: protobuf "
+                             "messages as proto3 JSON too; types without the chosen format use their own")
     parser.add_argument("--rpc-timeout", type=float, default=30.0, help="default send_message timeout in seconds")
     parser.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to wait for the first connection")
     parser.add_argument("--tls-ca", type=Path, help="PEM CA bundle: connect with TLS and trust these roots")

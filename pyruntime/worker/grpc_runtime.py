@@ -70,8 +70,9 @@ def _string_attr(attrs: Any, name: str) -> Optional[str]:
 class GrpcWorkerRuntime(RuntimeBase):
     """A worker: hosts agents here, reaches every other agent through the host at ``host_address``.
 
-    ``payload_format`` (``"json"`` or ``"protobuf"``) is how this worker sends messages;
-    ``payload_formats`` overrides it per message class or type name. Types that cannot use
+    ``payload_format`` (``"auto"``, ``"json"`` or ``"protobuf"``) is how this worker sends
+    messages; ``payload_formats`` overrides it per message class or type name. ``"auto"``
+    sends protobuf messages as protobuf and everything else as JSON; types that cannot use
     the chosen format use their own (dataclasses are always JSON). ``rpc_timeout`` is the
     default for ``send_message``. The worker reconnects on its own when the host goes away.
     """
@@ -80,7 +81,7 @@ class GrpcWorkerRuntime(RuntimeBase):
         self,
         host_address: str,
         *,
-        payload_format: str = "json",
+        payload_format: str = "auto",
         payload_formats: Optional[FormatOverrides] = None,
         tls: Optional[TlsSettings] = None,
         rpc_timeout: Optional[float] = DEFAULT_RPC_TIMEOUT,

@@ -1,5 +1,8 @@
 """Payload encoding for the gRPC worker: one format per runtime, overridable per message type.
 
+``"auto"`` (the default) sends each type in its own format: protobuf messages as protobuf
+(what AutoGen, in either mode, and .NET can decode), dataclasses and pydantic models as JSON.
+``"json"`` also sends protobuf messages as proto3 JSON; ``"protobuf"`` is like auto.
 JSON and protobuf both work for publish, RPC requests and RPC replies. A type that cannot
 travel in the chosen format (a dataclass has no protobuf form) uses the one it has. A reply
 uses the request's content type when the reply type supports it, so a peer that only speaks
@@ -19,23 +22,25 @@ from google.protobuf.message import Message as ProtoMessage
 from pyruntime._proto import agent_worker_pb2, cloudevent_pb2
 from pyruntime.wire import JSON, PROTOBUF, EncodedPayload, SerializationError, SerializationRegistry, type_name_of
 
-PAYLOAD_FORMATS = {"json": JSON, "protobuf": PROTOBUF, JSON: JSON, PROTOBUF: PROTOBUF}
+AUTO = "auto"
+PAYLOAD_FORMATS = {"auto": AUTO, "json": JSON, "protobuf": PROTOBUF, JSON: JSON, PROTOBUF: PROTOBUF}
 
 FormatOverrides = Mapping[Union[type, str], str]
 
 
 def content_type_of(payload_format: str) -> str:
-    """``"json"``/``"protobuf"`` (or the content-type strings themselves) → the content type."""
+    """``"json"``/``"protobuf"`` (or the content-type strings themselves) → the content type;
+    ``"auto"`` stays ``"auto"``: each type in its own format (protobuf messages as protobuf)."""
     try:
         return PAYLOAD_FORMATS[payload_format]
     except KeyError:
-        raise ValueError(f"unknown payload format {payload_format!r}: use 'json' or 'protobuf'") from None
+        raise ValueError(f"unknown payload format {payload_format!r}: use 'auto', 'json' or 'protobuf'") from None
 
 
 class PayloadCodec:
     """Encodes and decodes message payloads with the runtime's format choices."""
 
-    def __init__(self, payload_format: str = JSON, overrides: Optional[FormatOverrides] = None) -> None:
+    def __init__(self, payload_format: str = AUTO, overrides: Optional[FormatOverrides] = None) -> None:
         self.default_content_type = content_type_of(payload_format)
         self._overrides: dict[Union[type, str], str] = {
             key: content_type_of(value) for key, value in (overrides or {}).items()
@@ -56,7 +61,7 @@ class PayloadCodec:
         found = self._content_type_by_class.get(cls)
         if found is None:
             wanted = self._overrides.get(cls) or self._overrides.get(type_name_of(cls)) or self.default_content_type
-            if not self.registry.supports(cls, wanted):
+            if wanted == AUTO or not self.registry.supports(cls, wanted):
                 wanted = self.registry.preferred_content_type(cls)
             found = wanted
             self._content_type_by_class[cls] = found

@@ -23,6 +23,14 @@ def load_schema(name: str) -> dict[str, Any]:
     return json.loads(schema_path(name).read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=None)
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(load_schema(name))
+
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def json_path(parts: Iterable[Any]) -> str:
     """A JSON path like ``$.steps[3].call.status``."""
     out = "$"
@@ -35,14 +43,16 @@ def read_document(path: Path) -> Any:
     """Parse a YAML or JSON file."""
     text = path.read_text(encoding="utf-8")
     try:
-        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        return json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_YAML_LOADER)
     except (yaml.YAMLError, json.JSONDecodeError) as error:
         raise ScenarioError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {error}") from None
 
 
 def validate_document(document: Any, schema_name: str, origin: str) -> None:
     """Raise ScenarioError naming the failing JSON path of the most relevant schema error."""
-    validator = jsonschema.Draft202012Validator(load_schema(schema_name))
+    validator = _validator(schema_name)
+    if validator.is_valid(document):
+        return
     errors = sorted(validator.iter_errors(document), key=lambda e: (len(list(e.absolute_path)), str(e.absolute_path)))
     if errors:
         best = jsonschema.exceptions.best_match(errors)
@@ -122,7 +132,15 @@ def scenario_files(root: Path | None = None) -> list[Path]:
 
 
 def load_scenarios(root: Path | None = None) -> list[Scenario]:
-    """Every case under ``root`` (default: the installed/checkout scenarios), sorted by id; ids must be unique."""
+    """Every case under ``root`` (default: the installed/checkout scenarios), sorted by id; ids must be unique.
+
+    Parsed once per process and directory (validation dominates); treat the result as read-only.
+    """
+    return list(_load_cached(root or scenarios_dir()))
+
+
+@lru_cache(maxsize=8)
+def _load_cached(root: Path) -> tuple[Scenario, ...]:
     cases: list[Scenario] = []
     for path in scenario_files(root):
         cases += scenarios_from_document(read_document(path), path)
@@ -131,4 +149,4 @@ def load_scenarios(root: Path | None = None) -> list[Scenario]:
         if case.id in seen:
             raise ScenarioError(f"{case.source}: $.id: case id {case.id!r} is also used by {seen[case.id]}")
         seen[case.id] = case.source
-    return sorted(cases, key=lambda c: c.id)
+    return tuple(sorted(cases, key=lambda c: c.id))

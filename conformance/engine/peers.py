@@ -46,7 +46,8 @@ class OpenStream:
     closed_by_us: bool = False
 
 
-def _kind(message: ProtoMessage) -> str:
+def message_kind(message: ProtoMessage) -> str:
+    """A short label: the Message oneof name, 'ControlMessage', or the type name."""
     if isinstance(message, agent_worker_pb2.Message):
         return message.WhichOneof("message") or "<empty Message>"
     if isinstance(message, agent_worker_pb2.ControlMessage):
@@ -93,7 +94,7 @@ class Peer:
                 message = await call.read()
                 if message is grpc.aio.EOF:
                     break
-                self.trace.add("<-", self.name, stream, _kind(message), message)
+                self.trace.add("<-", self.name, stream, message_kind(message), message)
                 inbox.put_nowait(message)
         except grpc.aio.AioRpcError as error:
             code, details = error.code(), error.details() or ""
@@ -114,7 +115,7 @@ class Peer:
 
     async def send(self, stream: str, message: ProtoMessage) -> None:
         handle = self.stream(stream)
-        self.trace.add("->", self.name, stream, _kind(message), message)
+        self.trace.add("->", self.name, stream, message_kind(message), message)
         if handle.end.done():
             ended = handle.end.result()
             raise StepFailure(f"peer {self.name}'s {stream} stream already ended ({ended.code.name} {ended.details!r})")

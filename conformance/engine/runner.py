@@ -13,7 +13,7 @@ import grpc
 from conformance.engine.errors import StepFailure
 from conformance.engine.matchers import match
 from conformance.engine.materialize import Bindings, resolve, to_json, to_proto
-from conformance.engine.peers import REQUEST_TYPES, STREAM_TYPES, Peer, StreamEnd, connect_peer
+from conformance.engine.peers import REQUEST_TYPES, STREAM_TYPES, Peer, StreamEnd, connect_peer, message_kind
 from conformance.engine.profile import TargetProfile
 from conformance.engine.scenario import Scenario
 from conformance.engine.trace import Trace
@@ -211,7 +211,7 @@ class ScenarioRunner:
                 )
             return
         if message is not None:
-            kind = message.WhichOneof("message") if stream == "channel" else "ControlMessage"
+            kind = message_kind(message)
             raise StepFailure(f"expected silence on {peer.name}'s {stream} stream for {window:.2f}s; received a {kind}")
 
     async def _step_expect_end(self, state: "_CaseState", spec: dict[str, Any]) -> None:

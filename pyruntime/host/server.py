@@ -97,14 +97,16 @@ class AgentRpcHost:
             ("grpc.so_reuseport", 0),
             *options.grpc_options,
         ]
+        # Read certificates first: a bad path must fail before any gRPC server exists.
+        credentials = server_credentials(options) if options.uses_tls else None
         servicer = AgentRpcServicer(options)
         server = grpc.aio.server(options=grpc_options, interceptors=list(options.interceptors) or None)
         server.add_generic_rpc_handlers((servicer.generic_handler(),))
         bind = f"{self._bind_host}:{self._bind_port}"
         try:
             try:
-                if options.uses_tls:
-                    port = server.add_secure_port(bind, server_credentials(options))
+                if credentials is not None:
+                    port = server.add_secure_port(bind, credentials)
                 else:
                     port = server.add_insecure_port(bind)
             except RuntimeError as error:

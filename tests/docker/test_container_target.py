@@ -85,7 +85,7 @@ def test_build_plan_accepts_a_dockerfile_path_and_rejects_a_missing_one(tmp_path
     with pytest.raises(ContainerSetupError, match="no Dockerfile"):
         build_plan(tmp_path)
     outside = tmp_path / "Dockerfile"
-    outside.write_text('FROM python:3.11.13-slim-bookworm\nLABEL org.agentrpc.build-context="sub"\n')
+    outside.write_text('FROM python:3.11.17-slim-bookworm\nLABEL org.agentrpc.build-context="sub"\n')
     with pytest.raises(ContainerSetupError, match="is not a directory"):
         build_plan(outside)
     with pytest.raises(ContainerSetupError, match="needs an image name"):
@@ -93,7 +93,7 @@ def test_build_plan_accepts_a_dockerfile_path_and_rejects_a_missing_one(tmp_path
 
 
 def test_plain_build_context_uses_its_own_dockerignore(tmp_path: Path) -> None:
-    (tmp_path / "Dockerfile").write_text("FROM python:3.11.13-slim-bookworm\nCOPY app.py /app/\n")
+    (tmp_path / "Dockerfile").write_text("FROM python:3.11.17-slim-bookworm\nCOPY app.py /app/\n")
     (tmp_path / "app.py").write_text("print('hi')\n")
     (tmp_path / "secret.env").write_text("TOKEN=x\n")
     (tmp_path / ".dockerignore").write_text("# comment\n\nsecret.env\n")

@@ -72,18 +72,24 @@ class ProcessGroup:
         return {child.name: child.process.returncode for child in self._children}
 
     async def stop_all(self) -> None:
-        # Workers first, the host (started first) last.
-        for child in reversed(self._children):
-            if child.process.returncode is None:
-                try:
-                    child.process.send_signal(signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-                try:
-                    await asyncio.wait_for(child.process.wait(), self._stop_grace)
-                except asyncio.TimeoutError:
-                    child.process.kill()
-                    await child.process.wait()
+        """Stop the workers together, then the host (the first child) last."""
+        if self._children:
+            first, rest = self._children[0], self._children[1:]
+            await asyncio.gather(*(self._stop(child) for child in rest))
+            await self._stop(first)
         for task in self._drains:
             task.cancel()
         await asyncio.gather(*self._drains, return_exceptions=True)
+
+    async def _stop(self, child: ChildProcess) -> None:
+        if child.process.returncode is not None:
+            return
+        try:
+            child.process.send_signal(signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            await asyncio.wait_for(child.process.wait(), self._stop_grace)
+        except asyncio.TimeoutError:
+            child.process.kill()
+            await child.process.wait()

@@ -38,9 +38,15 @@ SKIP_REASON_END = "): the dotnet/container targets need Docker; see README 'Runn
 
 @pytest.fixture
 def no_engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    """Point the docker SDK and testcontainers at a socket where no engine listens."""
+    """Point the docker SDK and testcontainers at a socket where no engine listens.
+
+    A developer's ~/.testcontainers.properties (tc.host) would take precedence over DOCKER_HOST.
+    """
+    from testcontainers.core.config import testcontainers_config
+
     socket = f"unix://{tmp_path}/no-engine.sock"
     monkeypatch.setenv("DOCKER_HOST", socket)
+    monkeypatch.setattr(testcontainers_config, "tc_properties", {})
     return socket
 
 

@@ -23,6 +23,8 @@ ENGINE_REASON = re.compile(
 def test_suite_against_dotnet_skips_with_one_reason_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DOCKER_", "TESTCONTAINERS_"))}
     env["DOCKER_HOST"] = f"unix://{tmp_path}/no-engine.sock"
+    # A fresh HOME: no ~/.testcontainers.properties (tc.host) or docker context can name a real engine.
+    env["HOME"] = str(tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "conformance", "--target=dotnet", "-q", "-rs", "-p", "no:cacheprovider",
          "--report-dir", str(tmp_path / "reports")],

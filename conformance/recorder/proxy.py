@@ -22,6 +22,7 @@ from conformance.recorder.recording import STREAM_KINDS, UNARY_METHODS, Recordin
 log = logging.getLogger(__name__)
 
 SERVICE: Final = "agents.AgentRpc"
+HALF_CLOSE_GRACE: Final = 0.25  # seconds; see _pump_up
 # The proxy must never be the component that refuses a message: the host decides the limits.
 MESSAGE_LIMIT_OPTIONS: Final = [
     ("grpc.max_send_message_length", -1),
@@ -148,30 +149,49 @@ class RecordingProxy:
         client_id = client_id_of(invocation)
         stream_id = self.recording.open_stream(stream, client_id)
         call = self._upstream.stream_stream(f"/{SERVICE}/{method}")(metadata=forwardable(invocation))
-        upward = asyncio.create_task(self._pump_up(call, requests, stream, stream_id, client_id), name=f"up-{stream_id}")
+        upward = asyncio.create_task(self._pump_up(call, requests, context, stream, stream_id, client_id), name=f"up-{stream_id}")
+        downward = asyncio.create_task(self._pump_down(call, context, stream, stream_id, client_id), name=f"down-{stream_id}")
         try:
-            code, details, trailing = await self._pump_down(call, context, stream, stream_id, client_id)
+            # asyncio.wait does not cancel `downward` when this handler is cancelled: the upstream call
+            # must be cancelled explicitly first (a cancelled read() ends the call locally without
+            # telling the upstream server).
+            await asyncio.wait({downward})
+            code, details, trailing = downward.result()
         except asyncio.CancelledError:
             if not self._stopping:
                 self.recording.closed_by_client(stream, stream_id, client_id)
             raise
         finally:
             call.cancel()
-            upward.cancel()
-            await asyncio.wait({upward}, timeout=2.0)
+            for task in (upward, downward):
+                task.cancel()
+            await asyncio.wait({upward, downward}, timeout=2.0)
         self.recording.ended(stream, stream_id, client_id, code.name, details)
         context.set_trailing_metadata(forwardable(trailing))
         if code != grpc.StatusCode.OK:
             await context.abort(code, details)
 
     async def _pump_up(
-        self, call: grpc.aio.StreamStreamCall, requests: AsyncIterator[bytes], stream: str, stream_id: int, client_id: str | None
+        self,
+        call: grpc.aio.StreamStreamCall,
+        requests: AsyncIterator[bytes],
+        context: grpc.aio.ServicerContext,
+        stream: str,
+        stream_id: int,
+        client_id: str | None,
     ) -> None:
         """Client -> host, in order; half-close upstream when the client finishes writing."""
         try:
             async for raw in requests:
                 self.recording.message("send", stream, stream_id, client_id, raw)
                 await call.write(raw)
+            # grpc.aio ends the request iterator *before* it cancels this handler when the client
+            # cancels. Wait briefly: a cancellation then reaches _relay_stream, which cancels the
+            # upstream call, instead of being relayed as a half-close.
+            await asyncio.sleep(HALF_CLOSE_GRACE)
+            if context.cancelled() or context.done():
+                call.cancel()
+                return
             await call.done_writing()
         except (grpc.aio.AioRpcError, asyncio.InvalidStateError, grpc.aio.UsageError):
             # The host ended the call: _pump_down sees the status and reports it to the client.
@@ -210,8 +230,10 @@ class RecordingProxy:
         call = self._upstream.unary_unary(f"/{SERVICE}/{method}")(
             request, metadata=forwardable(invocation), timeout=remaining_deadline(context)
         )
+        pending = asyncio.ensure_future(call)
         try:
-            response = await call
+            await asyncio.wait({pending})  # not cancelled with this handler: see _relay_stream
+            response = pending.result()
         except grpc.aio.AioRpcError as error:
             self.recording.call_finished(exchange, error.code().name, error.details() or "", None)
             context.set_trailing_metadata(forwardable(error.trailing_metadata()))
@@ -219,6 +241,7 @@ class RecordingProxy:
             raise  # unreachable: abort raises
         except asyncio.CancelledError:
             call.cancel()
+            await asyncio.wait({pending}, timeout=2.0)
             if not self._stopping:
                 self.recording.call_finished(exchange, "CANCELLED", "the caller cancelled the call", None)
             raise

@@ -271,7 +271,7 @@ def _stream_message(
     if _has_unknown_fields(message):
         left_out.append(f"unknown fields of seq {exchange.seq} (JSON cannot carry them)")
     body = _to_json(message)
-    note = f"{peer} {'sends' if exchange.kind == 'send' else 'receives'} {_summary(exchange.stream, message)}"
+    note = volatile.clients(f"{peer} {'sends' if exchange.kind == 'send' else 'receives'} {_summary(exchange.stream, message)}")
     if exchange.kind == "send":
         capture = f"sent{index}"
         body = volatile.sent_message(peer, capture, body) if exchange.stream == "channel" else volatile.sent_control(capture, body)

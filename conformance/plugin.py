@@ -39,7 +39,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--level", default="informational", choices=list(LEVELS), help="least important level to run (required < recommended < informational)")
     group.addoption("--case", action="append", default=[], help="run only this case id (repeatable)")
     group.addoption("--list-cases", action="store_true", help="print case ids, level and tags, then exit")
-    group.addoption("--profile", default=None, help="profile name (default: the target's own; 'external' for HOST:PORT)")
+    group.addoption("--profile", default=None, help="profile name or path to a profile .yaml (default: the target's own; 'external' for HOST:PORT)")
     group.addoption("--update-known-deviations", action="store_true", help="rewrite the profile's known_deviations from this run's failures")
     group.addoption("--deviation-reason", default=None, help="reason written for NEW entries by --update-known-deviations (required if any)")
     group.addoption("--report-dir", default="reports", help="where junit/results/matrix files go (default: reports/)")

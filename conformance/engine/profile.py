@@ -68,7 +68,15 @@ class TargetProfile:
 
 
 def load_profile(name: str, directory: Path | None = None) -> TargetProfile:
-    """Load and validate the profile for target ``name``; a target without a file gets all defaults."""
+    """Load and validate the profile for target ``name`` (or a path to a .yaml file).
+
+    A target without a profile file gets the schema defaults and no deviations.
+    """
+    if name.endswith((".yaml", ".yml")):
+        path = Path(name)
+        if not path.exists():
+            raise ProfileError(f"profile file {path} does not exist")
+        return profile_from_document(yaml.safe_load(path.read_text(encoding="utf-8")), path)
     path = (directory or profiles_dir()) / f"{name}.yaml"
     if not path.exists():
         return TargetProfile(target=name, capabilities={}, description="no profile file: schema defaults")

@@ -12,6 +12,7 @@ from pyruntime.security.tokens import (
     BearerTokenInterceptor,
     TokenFileError,
     bearer_call_credentials,
+    bearer_client_interceptors,
     bearer_metadata,
     load_token_file,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "TlsConfigError",
     "TokenFileError",
     "bearer_call_credentials",
+    "bearer_client_interceptors",
     "bearer_metadata",
     "load_token_file",
     "peer_common_names",

@@ -11,7 +11,8 @@ host sees it. Several tokens may be accepted at once (to rotate them without dow
 
 Client side::
 
-    metadata = (("client-id", cid), *bearer_metadata(token))     # any channel
+    metadata = (("client-id", cid), *bearer_metadata(token))     # any channel, per call
+    grpc.aio.insecure_channel(addr, interceptors=bearer_client_interceptors(token))  # whole channel
     credentials = bearer_call_credentials(token)                   # TLS channels only
 
 A token is a shared secret: send it over TLS, or anyone on the path can read and replay it.
@@ -71,6 +72,52 @@ def bearer_call_credentials(token: str) -> grpc.CallCredentials:
     (``grpc.composite_channel_credentials``). gRPC refuses call credentials on plaintext channels:
     there, pass :func:`bearer_metadata` as metadata instead."""
     return grpc.metadata_call_credentials(_BearerPlugin(token), name="agentrpc-bearer")
+
+
+class _BearerDetails:
+    """Call details plus the ``authorization`` pair (shared by the four client interceptors)."""
+
+    def __init__(self, token: str) -> None:
+        self._pair = bearer_metadata(token)[0]
+
+    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+        metadata = grpc.aio.Metadata(*(details.metadata or ()))
+        metadata.add(*self._pair)
+        return grpc.aio.ClientCallDetails(
+            details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
+        )
+
+
+class _BearerUnaryUnary(_BearerDetails, grpc.aio.UnaryUnaryClientInterceptor):
+    async def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
+        return await continuation(self._details(client_call_details), request)
+
+
+class _BearerUnaryStream(_BearerDetails, grpc.aio.UnaryStreamClientInterceptor):
+    async def intercept_unary_stream(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
+        return await continuation(self._details(client_call_details), request)
+
+
+class _BearerStreamUnary(_BearerDetails, grpc.aio.StreamUnaryClientInterceptor):
+    async def intercept_stream_unary(self, continuation: Any, client_call_details: Any, request_iterator: Any) -> Any:
+        return await continuation(self._details(client_call_details), request_iterator)
+
+
+class _BearerStreamStream(_BearerDetails, grpc.aio.StreamStreamClientInterceptor):
+    async def intercept_stream_stream(self, continuation: Any, client_call_details: Any, request_iterator: Any) -> Any:
+        return await continuation(self._details(client_call_details), request_iterator)
+
+
+def bearer_client_interceptors(token: str) -> list[grpc.aio.ClientInterceptor]:
+    """Client interceptors that add ``authorization: Bearer <token>`` to every call, TLS or not::
+
+        grpc.aio.insecure_channel(address, interceptors=bearer_client_interceptors(token))
+
+    One per call shape: grpc.aio files each interceptor under the first shape it implements.
+    For code that builds its calls' metadata itself, :func:`bearer_metadata` is cheaper
+    (an intercepted stream call adds a wrapper around the call).
+    """
+    return [cls(token) for cls in (_BearerUnaryUnary, _BearerUnaryStream, _BearerStreamUnary, _BearerStreamStream)]
 
 
 Behavior = Callable[..., Any]

@@ -15,6 +15,7 @@ from pyruntime.security import (
     BearerTokenInterceptor,
     ClientTls,
     TokenFileError,
+    bearer_client_interceptors,
     bearer_metadata,
     load_token_file,
     secure_channel,
@@ -127,6 +128,25 @@ async def test_call_credentials_carry_the_token_over_tls(pki: TestPki) -> None:
             assert set(codes.values()) == {grpc.StatusCode.OK}, codes
         async with secure_channel(host.address, tls, token="wrong") as channel:
             codes = await call_each_rpc(channel, (("client-id", "tls-wrong"),))
+            assert set(codes.values()) == {grpc.StatusCode.UNAUTHENTICATED}
+
+
+async def test_client_interceptor_adds_the_token_to_every_call_of_a_plaintext_channel() -> None:
+    async with token_host() as host:
+        async with grpc.aio.insecure_channel(host.address, interceptors=bearer_client_interceptors(TOKEN)) as channel:
+            codes = await call_each_rpc(channel, (("client-id", "intercepted"),))
+            assert codes == dict.fromkeys(codes, grpc.StatusCode.OK), codes
+            worker = RawWorker(channel)  # write()/read() on an intercepted stream call
+            await worker.register("intercepted-type")
+            await worker.subscribe("intercepted-topic", "intercepted-type")
+            await worker.open()
+            try:
+                await worker.send(event_message("intercepted-topic", "s", {}, event_id="i-1"))
+                assert (await worker.next()).cloudEvent.id == "i-1"
+            finally:
+                await worker.close()
+        async with grpc.aio.insecure_channel(host.address, interceptors=bearer_client_interceptors("nope")) as channel:
+            codes = await call_each_rpc(channel, (("client-id", "intercepted-wrong"),))
             assert set(codes.values()) == {grpc.StatusCode.UNAUTHENTICATED}
 
 

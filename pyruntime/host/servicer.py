@@ -316,50 +316,14 @@ class AgentRpcServicer:
         self.pending.forget_caller(stream)
 
     async def _read_data(self, stream: Stream, frames: AsyncIterator[bytes]) -> None:
-        """The per-stream read loop: parse, decide, queue. One frame at a time."""
-        stats = self.stats
-        routing = self.routing
-        max_bytes = self.options.max_message_bytes
-        from_bytes = _Message.FromString
+        """The per-stream read loop: one frame at a time, each handled on its own."""
+        on_frame = self._on_data_frame
         try:
             async for frame in frames:
                 try:
-                    message = from_bytes(frame)
-                except DecodeError:
-                    stats.frames_undecodable += 1
-                    logger.warning(
-                        "undecodable frame dropped client=%s size=%d", stream.client_id, len(frame),
-                        extra={"client": stream.client_id},
-                    )
-                    continue
-                kind = message.WhichOneof("message")
-                if len(frame) > max_bytes:
-                    await self._refuse_oversize(stream, message, kind, len(frame))
-                    continue
-                if kind == "cloudEvent":
-                    stats.events_received += 1
-                    copies = 0
-                    for client in routing.event_recipients(message.cloudEvent.type):
-                        target = client.connection
-                        if target is None:  # owns a matched type but has no stream (yet)
-                            continue
-                        if not target.outbox.put_nowait(frame):  # type: ignore[attr-defined]
-                            await self._put_slow(target, frame)  # type: ignore[arg-type]
-                        copies += 1
-                    if copies:
-                        stats.events_delivered += copies
-                    else:
-                        self._note_unrouted(stream, message.cloudEvent)
-                elif kind == "request":
-                    await self._forward_request(stream, message)
-                elif kind == "response":
-                    await self._forward_response(stream, message)
-                else:
-                    stats.messages_empty += 1
-                    logger.warning(
-                        "message with nothing set dropped client=%s", stream.client_id,
-                        extra={"client": stream.client_id},
-                    )
+                    await on_frame(stream, frame)
+                except Exception:  # a host bug must cost one frame, never the stream
+                    logger.exception("frame handling failed client=%s size=%d", stream.client_id, len(frame))
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the call ended under us (client cancel, transport error)
@@ -367,6 +331,44 @@ class AgentRpcServicer:
         finally:
             # The client finished sending: flush what is queued for it, then end the call.
             stream.outbox.close()
+
+    async def _on_data_frame(self, stream: Stream, frame: bytes) -> None:
+        """Parse, decide, queue. Events are queued as the received bytes (byte-identical)."""
+        try:
+            message = _Message.FromString(frame)
+        except DecodeError:
+            self.stats.frames_undecodable += 1
+            logger.warning(
+                "undecodable frame dropped client=%s size=%d", stream.client_id, len(frame),
+                extra={"client": stream.client_id},
+            )
+            return
+        kind = message.WhichOneof("message")
+        if len(frame) > self.options.max_message_bytes:
+            await self._refuse_oversize(stream, message, kind, len(frame))
+        elif kind == "cloudEvent":
+            self.stats.events_received += 1
+            copies = 0
+            for client in self.routing.event_recipients(message.cloudEvent.type):
+                target: Stream | None = client.connection  # type: ignore[assignment]
+                if target is None:  # owns a matched type but has no stream (yet)
+                    continue
+                if not target.outbox.put_nowait(frame):
+                    await self._put_slow(target, frame)
+                copies += 1
+            if copies:
+                self.stats.events_delivered += copies
+            else:
+                self._note_unrouted(stream, message.cloudEvent)
+        elif kind == "request":
+            await self._forward_request(stream, message)
+        elif kind == "response":
+            await self._forward_response(stream, message)
+        else:
+            self.stats.messages_empty += 1
+            logger.warning(
+                "message with nothing set dropped client=%s", stream.client_id, extra={"client": stream.client_id}
+            )
 
     def _note_unrouted(self, stream: Stream, event: Any) -> None:
         self.stats.events_unrouted += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import grpc
+import pytest
 from google.protobuf import any_pb2
 
 from pyruntime._proto import agent_worker_pb2 as pb
@@ -20,7 +21,7 @@ def control(destination: str, rpc_id: str = "r1") -> pb.ControlMessage:
 async def test_control_routes_by_client_id_and_agent_id_unchanged(host, peers) -> None:
     a, b = peers(host, "A"), peers(host, "B")
     ca, cb = a.open_control(), b.open_control()
-    data_b = await b.serve("T")  # B owns T
+    data_b = await b.serve("T")  # B owns T (kept referenced: a dropped call is cancelled)
     # Wait until both control streams are attached (the host has no ack for them).
     await _until(lambda: host.routing.control_stream("A") and host.routing.control_stream("B"))
     frame = control("clientid=B").SerializeToString() + b"\xf8\x06\x01"  # unknown field kept
@@ -125,3 +126,51 @@ async def _until(predicate, timeout: float = 5.0) -> None:
     while not predicate():
         assert loop.time() < deadline, "condition not reached in time"
         await asyncio.sleep(0.01)
+
+
+async def test_new_control_stream_replaces_the_old_one(host, peers) -> None:
+    a, b = peers(host, "A"), peers(host, "B")
+    old = a.open_control()
+    await _until(lambda: host.routing.control_stream("A") is not None)
+    first = host.routing.control_stream("A")
+    new = a.open_control()
+    await _until(lambda: host.routing.control_stream("A") is not first)
+    code, details = await old.status()
+    assert code == grpc.StatusCode.ABORTED and "replaced" in details
+    cb = b.open_control()
+    await _until(lambda: host.routing.control_stream("B") is not None)
+    await cb.send(control("clientid=A", rpc_id="to-new"))
+    assert (await new.recv()).rpc_id == "to-new"
+
+
+async def test_agentid_destination_under_shared_policy_is_stable_per_key(start_host, peers) -> None:
+    host = await start_host(type_policy="shared")
+    owners = {name: peers(host, name) for name in ("W1", "W2")}
+    controls, data_streams = {}, []
+    for name, peer in owners.items():
+        data_streams.append(await peer.serve("T"))  # kept: a dropped call object is cancelled
+        controls[name] = peer.open_control()
+    sender = peers(host, "S").open_control()
+    await _until(lambda: all(host.routing.control_stream(n) for n in ("W1", "W2", "S")))
+    expected = host.routing.agent_owner("T", "key-1").client_id  # type: ignore[union-attr]
+    for n in range(3):
+        await sender.send(control("agentid=T/key-1", rpc_id=f"m{n}"))
+    got = [(await controls[expected].recv()).rpc_id for _ in range(3)]
+    assert got == ["m0", "m1", "m2"]
+
+
+async def test_new_calls_during_shutdown_get_unavailable(start_host, peers) -> None:
+    host = await start_host(shutdown_grace=2.0)
+    callee = await peers(host, "B").serve("T")
+    caller = peers(host, "A").open()
+    await caller.send(request("1", "T"))
+    await callee.recv()  # one RPC pending keeps the drain waiting
+    stopping = asyncio.ensure_future(host.stop())
+    await _until(lambda: host._servicer.draining)
+    late = peers(host, "C")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await late.register("U")
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    code, _ = await late.open().status()
+    assert code == grpc.StatusCode.UNAVAILABLE
+    await asyncio.wait_for(stopping, 10)

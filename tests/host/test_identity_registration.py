@@ -62,9 +62,11 @@ async def test_requests_pending_at_a_replaced_stream_fail(host, peers) -> None:
     caller = peers(host, "C").open()
     await caller.send(request("1", "T"))
     assert (await old.recv()).WhichOneof("message") == "request"
-    b.open()  # replaces the stream holding the request
+    replacement = b.open()  # replaces the stream holding the request
     reply = await caller.recv()
     assert reply.response.request_id == "1" and "disconnected" in reply.response.error
+    assert (await old.status())[0] == grpc.StatusCode.ABORTED
+    assert await replacement.sync() == []  # the new stream is live and got nothing stale
 
 
 async def test_unique_policy_second_client_gets_already_exists_naming_owner(host, peers) -> None:

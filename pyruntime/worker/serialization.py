@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional, Union
 
 from google.protobuf.message import DecodeError
-from google.protobuf.message import Message as ProtoMessage
 
 from pyruntime._proto import agent_worker_pb2, cloudevent_pb2
 from pyruntime.wire import JSON, PROTOBUF, EncodedPayload, SerializationError, SerializationRegistry, type_name_of
@@ -87,17 +86,6 @@ class PayloadCodec:
         return self.registry.decode(EncodedPayload(payload.data_type, payload.data_content_type, payload.data))
 
     # -- events ---------------------------------------------------------------------------
-    def fill_event_data(self, event: cloudevent_pb2.CloudEvent, message: Any) -> tuple[str, str]:
-        """Write ``message`` into the event's data field; return (type name, content type)."""
-        cls = type(message)
-        content_type = self.content_type_for(cls)
-        if content_type == PROTOBUF and isinstance(message, ProtoMessage):
-            event.proto_data.Pack(message)
-            return message.DESCRIPTOR.full_name, PROTOBUF
-        encoded = self.registry.encode(message, content_type)
-        event.binary_data = encoded.data
-        return encoded.type_name, content_type
-
     def decode_event_data(self, event: cloudevent_pb2.CloudEvent, type_name: str, content_type: str) -> Any:
         """Decode an event's data (JSON in binary_data or text_data, protobuf in proto_data)."""
         kind = event.WhichOneof("data")

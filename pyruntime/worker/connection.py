@@ -117,6 +117,7 @@ class HostConnection:
         self.stub: Optional[agent_worker_pb2_grpc.AgentRpcStub] = None
         self._supervisor: Optional[asyncio.Task[None]] = None
         self._control_call: Optional[Any] = None
+        self._data_call: Optional[Any] = None
         self._control_lock = asyncio.Lock()
         self._connected = asyncio.Event()
         self._closing = False
@@ -160,6 +161,12 @@ class HostConnection:
             await self._channel.close()
             self._channel = None
 
+    def drop_stream(self) -> None:
+        """Cancel the current stream; the connection reconnects as after any other loss."""
+        call = self._data_call
+        if call is not None:
+            call.cancel()
+
     # -- sending ------------------------------------------------------------------------
     async def send(self, message: agent_worker_pb2.Message) -> None:
         """Queue a frame for the host; waits when the queue is full; fails fast when disconnected."""
@@ -201,6 +208,7 @@ class HostConnection:
         """One stream's life; True when it was fully established before ending."""
         assert self.stub is not None
         call = self.stub.OpenChannel(metadata=self.metadata)
+        self._data_call = call
         control_call = None
         tasks: list[asyncio.Task[Any]] = []
         established = False

@@ -244,15 +244,24 @@ class GrpcWorkerRuntime(RuntimeBase):
                 try:
                     await self._unary("RegisterAgent", pb.RegisterAgentTypeRequest(type=agent_type))
                 except grpc.aio.AioRpcError as error:
-                    if error.code() != grpc.StatusCode.INVALID_ARGUMENT or self.client_id not in (error.details() or ""):
+                    if not self._already_mine(error):
                         raise
-                    # Already registered to this very client: the host kept it across the blip.
             for subscription in self._subscriptions.all():
+                request = pb.AddSubscriptionRequest(subscription=subscription_to_proto(subscription))
                 try:
-                    await self._add_at_host(subscription)
-                except SubscriptionError as error:
-                    log.warning("re-adding a subscription after reconnect failed: %s", error)
+                    await self._unary("AddSubscription", request)
+                except grpc.aio.AioRpcError as error:
+                    if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+                        raise
+                    if not self._already_mine(error):
+                        log.warning("re-adding subscription %s after reconnect failed: %s", subscription.id, error.details())
             self._host_synced = True
+
+    def _already_mine(self, error: grpc.aio.AioRpcError) -> bool:
+        """The host kept this registration for our client-id across a short disconnect."""
+        return error.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.ALREADY_EXISTS) and (
+            self.client_id in (error.details() or "")
+        )
 
     def on_disconnected(self, error: BaseException) -> None:
         self._host_synced = False

@@ -102,6 +102,19 @@ async def test_host_killed_and_restarted_on_the_same_port(recorder: Recorder) ->
             await kill(second)
 
 
+async def test_stream_drop_with_the_host_alive_registers_nothing_twice(address: str, recorder: Recorder) -> None:
+    worker = GrpcWorkerRuntime(address, backoff=FAST, rpc_timeout=5)
+    publisher = GrpcWorkerRuntime(address, backoff=FAST, rpc_timeout=5)
+    await EchoAgent.register(worker, "alpha")
+    async with worker, publisher:
+        worker.connection.drop_stream()
+        took = await publish_until_received(publisher, recorder, 1, timeout=10)
+        assert took < 5
+        assert worker.connection.connects == 2
+        keys = Counter(subscription_key(s) for s in await worker.host_subscriptions())
+        assert keys == Counter({("prefix", "alpha:", "alpha"): 1, ("type", "notes", "alpha"): 1})
+
+
 async def test_graceful_host_stop_answers_pending_calls() -> None:
     host = AgentRpcHost("127.0.0.1:0", HostOptions(shutdown_grace=0.3))
     await host.start()

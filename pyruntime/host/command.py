@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 
+from pyruntime.host.log_format import JsonLogFormatter
 from pyruntime.host.options import HostConfigError, HostOptions
 from pyruntime.host.routing import TYPE_POLICIES
 from pyruntime.host.server import AgentRpcHost, HostStartError
@@ -37,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--shutdown-grace", type=float, default=HostOptions.shutdown_grace,
                         help="seconds to drain on SIGINT/SIGTERM (default %(default)s)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--log-format", default="text", choices=["text", "json"],
+                        help="json: one object per line with client, agent_type, topic_type, topic_source fields")
     return parser
 
 
@@ -57,10 +60,12 @@ async def serve(options: HostOptions, address: str) -> None:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=getattr(logging, args.log_level), stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    if args.log_format == "json":
+        handler.setFormatter(JsonLogFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=getattr(logging, args.log_level), handlers=[handler])
     try:
         interceptors = []
         if args.auth_token_file:

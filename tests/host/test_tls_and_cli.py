@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import ipaddress
+import json
 import os
 import signal
 import subprocess
@@ -203,3 +204,26 @@ def test_cli_missing_token_file_exits_2(tmp_path) -> None:
         capture_output=True, text=True, timeout=WAIT * 4, cwd=ROOT,
     )
     assert result.returncode == 2 and "absent.txt" in result.stderr
+
+
+async def test_cli_json_logs_carry_structured_fields(peers) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pyruntime.cli", "host", "--address", "127.0.0.1:0",
+        "--log-level", "DEBUG", "--log-format", "json",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT,
+    )
+    try:
+        address = (await _read_line(process.stdout)).split()[-1]  # type: ignore[arg-type]
+        stream = peers(address, "pub").open()
+        await stream.send(event("lonely-topic", source="session-7"))
+        await stream.sync()
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 20) == 0
+        records = [json.loads(line) for line in (await process.stderr.read()).decode().splitlines()]  # type: ignore[union-attr]
+        unrouted = [r for r in records if r["message"].startswith("unrouted event")]
+        assert unrouted and unrouted[0]["client"] == "pub" and unrouted[0]["level"] == "DEBUG"
+        assert (unrouted[0]["topic_type"], unrouted[0]["topic_source"]) == ("lonely-topic", "session-7")
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

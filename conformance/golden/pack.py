@@ -20,7 +20,8 @@ from conformance.golden.encoding import (
     stable_json,
 )
 
-# Bump GENERATOR_VERSION when the rendering changes (formatting, layout, manifest fields); bump
+# GENERATOR_VERSION is semver (fixtures/README.md, "Versioning"): major when an existing vector's
+# bytes or meaning change, minor when vectors are added, patch for manifest formatting. Bump
 # FORMAT_VERSION only when the manifest's structure changes incompatibly.
 GENERATOR_VERSION: Final = "1.0.0"
 FORMAT_VERSION: Final = 1

@@ -154,7 +154,11 @@ def run_case(session: ConformanceSession, case: Scenario, request: pytest.Fixtur
     runnable = [c for c in selected if skip_reason(session.scenarios[c], session.profile) is None]
     session.run_cases(runnable)
     if session.unavailable is not None:
-        _record(session, Verdict(case.id, SKIP, session.unavailable))
+        listed = session.profile.deviations.get(case.id)
+        detail = session.unavailable
+        if listed is not None:
+            detail += f"; the profile lists a known deviation ({listed.status}): {listed.reason}"
+        _record(session, Verdict(case.id, SKIP, detail, deviation_status=listed.status if listed else None))
         pytest.skip(session.unavailable)
     outcome = session.outcomes[case.id]
     verdict = judge(case, outcome, session.profile)
@@ -235,6 +239,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.section("AgentRpc compatibility matrix")
     if state.unavailable:
         terminalreporter.write_line(f"target {state.target_spec} unavailable: {state.unavailable}", yellow=True)
+    for line in matrix.area_lines():
+        terminalreporter.write_line(line)
+    terminalreporter.write_line("")
     for line in matrix.summary_lines():
         terminalreporter.write_line(line)
     interesting = [

@@ -23,6 +23,8 @@ class Cell:
         text = f"{MARKS[self.status]} {SYMBOLS[self.status]}"
         if self.status == "deviation":
             text += f" ({self.deviation_status or 'confirmed'})"
+        elif self.status == "skip" and self.deviation_status:
+            text += f" (deviation listed, {self.deviation_status})"
         return text
 
 
@@ -74,6 +76,23 @@ class CompatibilityMatrix:
                 f"{target:<24} pass {counts['pass']:>3}  fail {counts['fail']:>3}  "
                 f"known deviation {counts['deviation']:>3}  skipped {counts['skip']:>3}   ({self.finished.get(target, '')})"
             )
+        return lines
+
+    def area_lines(self) -> list[str]:
+        """A compact Markdown table: protocol area (first id component) x target, counts per status."""
+        areas = sorted({case.split(".")[0] for case in self.case_ids})
+        lines = ["| area | " + " | ".join(self.targets) + " |", "|---|" + "---|" * len(self.targets)]
+        for area in areas:
+            row = [area]
+            for target in self.targets:
+                counts = {k: 0 for k in SYMBOLS}
+                for case in self.case_ids:
+                    cell = self.cells.get((case, target))
+                    if cell is not None and case.split(".")[0] == area:
+                        counts[cell.status] += 1
+                parts = [f"{counts[k]} {MARKS[k]}" for k in ("pass", "fail", "deviation", "skip") if counts[k]]
+                row.append(" ".join(parts) or "—")
+            lines.append("| " + " | ".join(row) + " |")
         return lines
 
     def to_markdown(self) -> str:

@@ -509,31 +509,37 @@ class AgentRpcServicer:
             stream.ended.set()
 
     async def _read_control(self, stream: Stream, frames: AsyncIterator[bytes]) -> None:
-        max_bytes = self.options.max_message_bytes
         try:
             async for frame in frames:
-                if len(frame) > max_bytes:
-                    self.stats.frames_oversize += 1
-                    self._drop_control(stream, "oversize control message", size=len(frame))
-                    continue
                 try:
-                    message = _ControlMessage.FromString(frame)
-                except DecodeError:
-                    self.stats.frames_undecodable += 1
-                    self._drop_control(stream, "undecodable control frame", size=len(frame))
-                    continue
-                target = self._control_target(stream, message.destination)
-                if target is None:
-                    continue
-                self.stats.control_forwarded += 1
-                if not target.outbox.put_nowait(frame):
-                    await self._put_slow(target, frame)
+                    await self._on_control_frame(stream, frame)
+                except Exception:  # a host bug must cost one frame, never the stream
+                    logger.exception("control frame handling failed client=%s size=%d", stream.client_id, len(frame))
         except asyncio.CancelledError:
             raise
-        except Exception as error:
+        except Exception as error:  # the call ended under us (client cancel, transport error)
             logger.debug("control stream read ended client=%s error=%s", stream.client_id, type(error).__name__)
         finally:
             stream.outbox.close()
+
+    async def _on_control_frame(self, stream: Stream, frame: bytes) -> None:
+        """Route one ControlMessage by its destination, forwarding the received bytes unchanged."""
+        if len(frame) > self.options.max_message_bytes:
+            self.stats.frames_oversize += 1
+            self._drop_control(stream, "oversize control message", size=len(frame))
+            return
+        try:
+            message = _ControlMessage.FromString(frame)
+        except DecodeError:
+            self.stats.frames_undecodable += 1
+            self._drop_control(stream, "undecodable control frame", size=len(frame))
+            return
+        target = self._control_target(stream, message.destination)
+        if target is None:
+            return
+        self.stats.control_forwarded += 1
+        if not target.outbox.put_nowait(frame):
+            await self._put_slow(target, frame)
 
     def _control_target(self, stream: Stream, destination: str) -> Stream | None:
         try:

@@ -174,3 +174,19 @@ async def test_new_calls_during_shutdown_get_unavailable(start_host, peers) -> N
     code, _ = await late.open().status()
     assert code == grpc.StatusCode.UNAVAILABLE
     await asyncio.wait_for(stopping, 10)
+
+
+async def test_a_failure_inside_the_host_costs_one_frame_not_the_stream(host, peers, caplog, monkeypatch) -> None:
+    stream = await peers(host, "A").serve("T", topic_type="t")
+    real = host.routing.event_recipients
+
+    def faulty(topic_type: str):
+        if topic_type == "boom":
+            raise RuntimeError("injected routing fault")
+        return real(topic_type)
+
+    monkeypatch.setattr(host.routing, "event_recipients", faulty)
+    await stream.send(event("boom"))
+    await stream.send(event("t"))
+    assert [m.cloudEvent.type for m in await stream.sync()] == ["t"]
+    assert any("frame handling failed" in r.getMessage() and r.exc_info for r in caplog.records)

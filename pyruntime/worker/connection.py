@@ -194,7 +194,10 @@ class HostConnection:
             except asyncio.CancelledError:
                 raise
             except grpc.aio.AioRpcError as error:
-                log.debug("host connection attempt failed: %s", error.code())
+                if error.code() == grpc.StatusCode.UNAVAILABLE:
+                    log.debug("host connection attempt failed: %s", error.code())
+                else:
+                    log.warning("host refused the session (%s): %s", error.code(), error.details())
             except Exception:
                 log.exception("host connection session failed")
             if self._closing:

@@ -1,4 +1,5 @@
-"""Security helpers: bearer tokens (server interceptor and client metadata) and client-side TLS.
+"""Security helpers: bearer tokens, client-id binding, tenant name spaces (server interceptors
+for ``HostOptions.interceptors``), and client-side TLS.
 
 Server TLS/mTLS is configured on the host itself (``HostOptions.tls_cert``, ``tls_key``,
 ``tls_client_ca``). A throw-away test PKI lives in :mod:`pyruntime.security.certs`
@@ -6,6 +7,7 @@ Server TLS/mTLS is configured on the host itself (``HostOptions.tls_cert``, ``tl
 """
 
 from pyruntime.security.identity import ClientIdGuard, principal_of
+from pyruntime.security.tenants import TenantNamespaceGuard, tenant_from_certificate
 from pyruntime.security.tls import ClientTls, TlsConfigError, peer_common_names, secure_channel
 from pyruntime.security.tokens import (
     AUTHORIZATION_KEY,
@@ -22,6 +24,7 @@ __all__ = [
     "BearerTokenInterceptor",
     "ClientIdGuard",
     "ClientTls",
+    "TenantNamespaceGuard",
     "TlsConfigError",
     "TokenFileError",
     "bearer_call_credentials",
@@ -31,4 +34,5 @@ __all__ = [
     "peer_common_names",
     "principal_of",
     "secure_channel",
+    "tenant_from_certificate",
 ]

@@ -85,23 +85,24 @@ class RawWorker:
         return [s.id for s in reply.subscriptions]
 
     # ----- data stream ----------------------------------------------------------------
-    async def open(self, *, read: bool = True, confirm: bool = True) -> None:
+    async def open(self, *, read: bool = True, confirm: bool = True, probe_type: str = "") -> None:
         """Open the data stream; with ``read=False`` nobody reads it (a stalled subscriber).
 
         ``confirm`` waits until the host has attached the stream: it sends an RPC to an agent
         type nobody has and waits for the host's error reply, which can only come once the
         host reads this stream. (Without it, an event published right away from *another*
         connection could reach the host first and find this client without a stream.)
+        ``probe_type`` names that unowned type when the default one is not allowed.
         """
         self.call = self.stub.OpenChannel(metadata=self.metadata)
         if confirm:
-            await self._confirm_attached()
+            await self._confirm_attached(probe_type or ATTACH_PROBE_TYPE)
         if read:
             self.start_reading()
 
-    async def _confirm_attached(self, timeout: float = 10.0) -> None:
+    async def _confirm_attached(self, probe_type: str, timeout: float = 10.0) -> None:
         try:
-            await self.call.write(request_message(ATTACH_PROBE_ID, ATTACH_PROBE_TYPE))
+            await self.call.write(request_message(ATTACH_PROBE_ID, probe_type))
             async with asyncio.timeout(timeout):
                 while True:
                     message = await self.call.read()

@@ -61,6 +61,7 @@ class AgentRpcHost:
         self._servicer: AgentRpcServicer | None = None
         self._port: int | None = None
         self._stopped = asyncio.Event()
+        self._stopping: asyncio.Future[None] | None = None
 
     @property
     def port(self) -> int:
@@ -121,10 +122,16 @@ class AgentRpcHost:
         logger.info("host listening address=%s tls=%s policy=%s", self.address, options.uses_tls, options.type_policy)
 
     async def stop(self, grace: float | None = None) -> None:
-        """Drain and close. Safe to call more than once."""
-        server, servicer = self._server, self._servicer
-        if server is None or servicer is None or self._stopped.is_set():
+        """Drain and close. Safe to call more than once, also concurrently."""
+        if self._server is None or self._servicer is None:
             return
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._stop(grace))
+        await asyncio.shield(self._stopping)
+
+    async def _stop(self, grace: float | None) -> None:
+        server, servicer = self._server, self._servicer
+        assert server is not None and servicer is not None
         grace = self.options.shutdown_grace if grace is None else grace
         try:
             await servicer.drain(grace)

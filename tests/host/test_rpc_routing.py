@@ -147,3 +147,10 @@ async def test_stop_answers_requests_still_pending_after_grace(start_host, peers
     await asyncio.wait_for(host.stop(), 5)
     reply = (await caller.recv()).response
     assert reply.request_id == "1" and "shut down" in reply.error
+
+
+async def test_stop_is_idempotent_and_concurrent_safe(start_host) -> None:
+    host = await start_host()
+    await asyncio.wait_for(asyncio.gather(host.stop(), host.stop()), 10)
+    await asyncio.wait_for(host.stop(), 10)
+    await asyncio.wait_for(host.wait_stopped(), 1)

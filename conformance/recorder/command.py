@@ -1,7 +1,7 @@
 """``agentrpc record``: a recording proxy in front of a host; writes a replayable scenario on stop.
 
     agentrpc record --listen 127.0.0.1:50052 --upstream 127.0.0.1:50051 --out scenario.json
-                    [--duration S] [--name NAME] [--raw recording.json]
+                    [--duration S] [--name NAME] [--namespace] [--raw recording.json]
                     [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
                     [--upstream-ca PEM] [--upstream-cert PEM --upstream-key PEM] [--upstream-server-name NAME]
 
@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, type=Path, help="scenario file to write (JSON)")
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: until SIGINT/SIGTERM)")
     parser.add_argument("--name", default=None, help="case name: the id becomes recorded.NAME (default: the --out file name)")
+    parser.add_argument("--namespace", action="store_true",
+                        help="prefix agent types and topic types with ${ns}_ so replays never collide (concurrent cases, repeated runs)")
     parser.add_argument("--raw", type=Path, default=None, help="also write every recorded exchange (base64 bytes) to this JSON file")
     parser.add_argument("--tls-cert", type=Path, help="PEM certificate chain: serve TLS on --listen")
     parser.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
@@ -97,7 +99,7 @@ def main(argv: list[str]) -> int:
     if args.raw is not None:
         args.raw.write_text(json.dumps(recording.to_json(), indent=1) + "\n", encoding="utf-8")
     try:
-        document = scenario_from_recording(recording, case_id=case_id_for(args.name or args.out.stem))
+        document = scenario_from_recording(recording, case_id=case_id_for(args.name or args.out.stem), namespace=args.namespace)
     except ScenarioWriteError as error:
         print(f"agentrpc record: no scenario written: {error}", file=sys.stderr)
         return 1

@@ -25,6 +25,7 @@ from google.protobuf.message import Message as ProtoMessage
 from conformance.engine.errors import ScenarioError
 from conformance.engine.loader import scenarios_from_document
 from conformance.recorder.recording import Exchange, Recording
+from conformance.recorder.namespacing import Namespacer
 from conformance.recorder.volatile import VolatileValues
 from pyruntime._proto import agent_worker_pb2
 
@@ -198,8 +199,13 @@ def case_id_for(name: str) -> str:
     return f"recorded.{slug}"
 
 
-def scenario_from_recording(recording: Recording, *, case_id: str = "recorded.session", title: str | None = None) -> dict[str, Any]:
-    """The scenario document (a dict, ready for JSON) that replays ``recording``; validated by the engine's loader."""
+def scenario_from_recording(
+    recording: Recording, *, case_id: str = "recorded.session", title: str | None = None, namespace: bool = False
+) -> dict[str, Any]:
+    """The scenario document (a dict, ready for JSON) that replays ``recording``; validated by the engine's loader.
+
+    ``namespace=True`` prefixes agent types and topic types with ``${ns}_`` (see :mod:`namespacing`).
+    """
     if not _ID_PATTERN.match(case_id):
         raise ScenarioWriteError(f"case id {case_id!r} is not a hierarchical id like recorded.my-session")
     exchanges = sorted(recording.exchanges, key=lambda e: e.seq)
@@ -207,11 +213,17 @@ def scenario_from_recording(recording: Recording, *, case_id: str = "recorded.se
     for exchange in exchanges:
         table.base(exchange.client_id)  # name peers by first appearance, whatever the exchange
     volatile = VolatileValues(client_names={c: n for c, n in table.base_of_client.items() if c is not None})
+    names = Namespacer(enabled=namespace)
+    for exchange in exchanges:
+        if exchange.kind == "call":
+            request = _parse(REQUEST_TYPES[exchange.stream], exchange.data)
+            if request is not None:
+                names.learn_request(exchange.stream, json_format.MessageToDict(request))
     steps: list[dict[str, Any]] = []
     left_out: list[str] = []
     last_at = 0.0
     for exchange in exchanges:
-        produced = _steps_for(exchange, table, volatile, len(steps), exchange.at - last_at, left_out)
+        produced = _steps_for(exchange, table, volatile, names, len(steps), exchange.at - last_at, left_out)
         if produced:
             last_at = exchange.finished_at if exchange.finished_at is not None else exchange.at
         steps.extend(produced)
@@ -223,6 +235,8 @@ def scenario_from_recording(recording: Recording, *, case_id: str = "recorded.se
         f"over {duration:.1f}s, {len(table.peers)} peer(s). Replays what each peer sent and expects what it received; "
         "random ids, client-ids and timestamps are matching rules. Metadata other than client-id is not replayed."
     )
+    if namespace:
+        description += " Agent types and topic types carry the per-run prefix ${ns}_."
     if left_out:
         description += " Left out: " + "; ".join(left_out) + "."
     document: dict[str, Any] = {
@@ -243,7 +257,7 @@ def scenario_from_recording(recording: Recording, *, case_id: str = "recorded.se
 
 
 def _steps_for(
-    exchange: Exchange, table: _PeerTable, volatile: VolatileValues, index: int, gap: float, left_out: list[str]
+    exchange: Exchange, table: _PeerTable, volatile: VolatileValues, names: Namespacer, index: int, gap: float, left_out: list[str]
 ) -> list[dict[str, Any]]:
     if exchange.kind == "open":
         peer = table.open(exchange)
@@ -256,12 +270,12 @@ def _steps_for(
             return [{"close": {"peer": peer, "stream": exchange.stream}}]
         return [{"expect_end": {"peer": peer, "stream": exchange.stream, "status": exchange.code}}]
     if exchange.kind in ("send", "receive"):
-        return _stream_message(exchange, table, volatile, index, gap, left_out)
-    return _call(exchange, table, volatile, left_out)
+        return _stream_message(exchange, table, volatile, names, index, gap, left_out)
+    return _call(exchange, table, volatile, names, left_out)
 
 
 def _stream_message(
-    exchange: Exchange, table: _PeerTable, volatile: VolatileValues, index: int, gap: float, left_out: list[str]
+    exchange: Exchange, table: _PeerTable, volatile: VolatileValues, names: Namespacer, index: int, gap: float, left_out: list[str]
 ) -> list[dict[str, Any]]:
     peer = table.peer_of_stream.get(exchange.stream_id)
     message = _parse(STREAM_TYPES[exchange.stream], exchange.data)
@@ -270,7 +284,7 @@ def _stream_message(
         return []
     if _has_unknown_fields(message):
         left_out.append(f"unknown fields of seq {exchange.seq} (JSON cannot carry them)")
-    body = _to_json(message)
+    body = names.message(_to_json(message)) if exchange.stream == "channel" else names.control(_to_json(message))
     note = volatile.clients(f"{peer} {'sends' if exchange.kind == 'send' else 'receives'} {_summary(exchange.stream, message)}")
     if exchange.kind == "send":
         capture = f"sent{index}"
@@ -284,14 +298,14 @@ def _stream_message(
     return [{"note": note, "expect": expect}]
 
 
-def _call(exchange: Exchange, table: _PeerTable, volatile: VolatileValues, left_out: list[str]) -> list[dict[str, Any]]:
+def _call(exchange: Exchange, table: _PeerTable, volatile: VolatileValues, names: Namespacer, left_out: list[str]) -> list[dict[str, Any]]:
     method = exchange.stream
     peer = table.base(exchange.client_id)
     request = _parse(REQUEST_TYPES[method], exchange.data)
     if request is None or exchange.code == "PENDING":
         left_out.append(f"a {method} call (seq {exchange.seq}) that was {'unparseable' if request is None else 'unfinished'}")
         return []
-    call: dict[str, Any] = {"peer": peer, "method": method, "request": volatile.call_request(method, _to_json(request))}
+    call: dict[str, Any] = {"peer": peer, "method": method, "request": names.request(method, volatile.call_request(method, _to_json(request)))}
     if exchange.code != "OK":
         call["status"] = exchange.code
         return [{"note": f"{peer} calls {method}; the host answered {exchange.code}", "call": call}]
@@ -300,5 +314,5 @@ def _call(exchange: Exchange, table: _PeerTable, volatile: VolatileValues, left_
         listing = volatile.subscription_listing(_to_json(response)) if response is not None else []
         if listing:
             # The listing is checked once per recorded subscription (a pattern holds one $contains).
-            return [{"note": f"{peer} lists subscriptions", "call": {**call, "response": pattern}} for pattern in listing]
+            return [{"note": f"{peer} lists subscriptions", "call": {**call, "response": names.listing_pattern(pattern)}} for pattern in listing]
     return [{"note": f"{peer} calls {method}", "call": call}]

@@ -259,3 +259,27 @@ async def test_raw_traffic_recorded_on_autogens_host_shows_which_deviations_our_
         deviations = await _deviations(document, host.address, "python")
     # Our host answers a clash of agent types with ALREADY_EXISTS (autogen: INVALID_ARGUMENT).
     assert deviations == [("RegisterAgent", "INVALID_ARGUMENT", "ALREADY_EXISTS")]
+
+
+async def test_the_namespaced_conversation_replays_twice_at_once_on_autogens_host() -> None:
+    """With --namespace the same recording runs concurrently with itself (agent types are per run)."""
+
+    async def record_once() -> dict[str, Any]:
+        from conformance.recorder import RecordingProxy
+
+        async with autogen_host() as upstream:
+            proxy = RecordingProxy("127.0.0.1:0", upstream)
+            address = await proxy.start()
+            try:
+                await _conversation(address)
+            finally:
+                recording = await proxy.stop(grace=0.2)
+        return scenario_from_recording(recording, case_id="recorded.autogen-conversation", namespace=True)
+
+    document = await record_once()
+    (scenario,) = scenarios_from_document(document, Path("recorded.json"))
+    async with autogen_host() as address:
+        runner = ScenarioRunner(Endpoint(address=address), load_profile("autogen"))
+        outcomes = await asyncio.gather(runner.run(scenario), runner.run(scenario))
+    for outcome in outcomes:
+        assert outcome.passed, f"{outcome.failure}\n{outcome.trace}"

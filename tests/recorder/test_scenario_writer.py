@@ -143,3 +143,28 @@ def test_case_ids_are_valid_hierarchical_ids() -> None:
     assert case_id_for("___") == "recorded.session"
     with pytest.raises(ScenarioWriteError, match="hierarchical"):
         scenario_from_recording(Recording(), case_id="Not Valid")
+
+
+async def test_a_namespaced_recording_replays_twice_at_once_on_one_host(start_proxy: ProxyFactory) -> None:
+    recording, _ = await _record(start_proxy)
+    document = scenario_from_recording(recording, case_id="recorded.raw-session", namespace=True)
+    text = json.dumps(document)
+    assert '"rec_a"' not in text and '"rec_topic"' not in text
+    assert '"${ns}_rec_a"' in text and '"${ns}_rec_topic"' in text
+    assert '"key": "k"' in text  # keys and sources are not types: untouched
+    (scenario,) = scenarios_from_document(document, Path("x.json"))
+    async with AgentRpcHost("127.0.0.1:0", HostOptions(shutdown_grace=0.2)) as host:
+        runner = ScenarioRunner(Endpoint(address=host.address), load_profile("python"))
+        outcomes = await asyncio.gather(runner.run(scenario), runner.run(scenario))
+    for outcome in outcomes:
+        assert outcome.passed, f"{outcome.failure}\n{outcome.trace}"
+
+
+async def test_without_namespace_two_replays_at_once_collide(start_proxy: ProxyFactory) -> None:
+    """The control for the test above: the literal agent type clashes between concurrent replays."""
+    recording, _ = await _record(start_proxy)
+    (scenario,) = scenarios_from_document(scenario_from_recording(recording, case_id="recorded.raw-session"), Path("x.json"))
+    async with AgentRpcHost("127.0.0.1:0", HostOptions(shutdown_grace=0.2)) as host:
+        runner = ScenarioRunner(Endpoint(address=host.address), load_profile("python"))
+        outcomes = await asyncio.gather(runner.run(scenario), runner.run(scenario))
+    assert sorted(o.passed for o in outcomes) == [False, True]

@@ -92,7 +92,7 @@ class StateControl:
             log.warning("state answer %s dropped: not connected", message.rpc_id)
 
     # -- outbound ------------------------------------------------------------------------
-    async def _request(self, agent_id: AgentId, body: Any, timeout: float, what: str) -> Any:
+    async def _request(self, agent_id: AgentId, body: Any, timeout: float, action: str) -> Any:
         rpc_id = str(uuid.uuid4())
         packed = any_pb2.Any()
         packed.Pack(body)
@@ -103,13 +103,13 @@ class StateControl:
         self._pending[rpc_id] = future
         try:
             await self._connection.send_control(message)
-            return await await_reply(future, timeout=timeout, cancellation=None, what=what)
+            return await await_reply(future, timeout=timeout, cancellation=None, action=action, target=agent_id)
         finally:
             self._pending.pop(rpc_id, None)
 
     async def save_remote(self, agent_id: AgentId, timeout: float) -> Mapping[str, Any]:
         body = pb.SaveStateRequest(agentId=pb.AgentId(type=agent_id.type, key=agent_id.key))
-        reply = await self._request(agent_id, body, timeout, "save_state of " + str(agent_id))
+        reply = await self._request(agent_id, body, timeout, "save_state of")
         response = pb.SaveStateResponse()
         reply.Unpack(response)
         if response.HasField("error") and response.error:
@@ -118,7 +118,7 @@ class StateControl:
 
     async def load_remote(self, agent_id: AgentId, state: Mapping[str, Any], timeout: float) -> None:
         body = pb.LoadStateRequest(agentId=pb.AgentId(type=agent_id.type, key=agent_id.key), state=state_to_text(state))
-        reply = await self._request(agent_id, body, timeout, "load_state of " + str(agent_id))
+        reply = await self._request(agent_id, body, timeout, "load_state of")
         response = pb.LoadStateResponse()
         reply.Unpack(response)
         if response.HasField("error") and response.error:

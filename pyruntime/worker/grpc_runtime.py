@@ -412,7 +412,7 @@ class GrpcWorkerRuntime(RuntimeBase):
         self._pending[request_id] = future
         try:
             await self._connection.send(frame)
-            response = await await_reply(future, timeout=wait, cancellation=cancellation, what="RPC to " + str(recipient))
+            response = await await_reply(future, timeout=wait, cancellation=cancellation, action="RPC to", target=recipient)
         finally:
             self._pending.pop(request_id, None)
         if response.error:

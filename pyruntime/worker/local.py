@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from typing import Any, Optional
 
@@ -27,6 +28,9 @@ class LocalRuntime(RuntimeBase):
     def __init__(self, *, rpc_timeout: Optional[float] = DEFAULT_RPC_TIMEOUT, max_concurrent_handlers: int = 1024) -> None:
         super().__init__(max_concurrent_handlers=max_concurrent_handlers)
         self.rpc_timeout = rpc_timeout
+        # Message ids: unique per runtime without a uuid4 per message.
+        self._id_prefix = str(uuid.uuid4()) + "-"
+        self._ids = itertools.count(1)
 
     async def register_factory(
         self, agent_type: str, factory: AgentFactory, *, expected_class: Optional[type] = None
@@ -55,13 +59,13 @@ class LocalRuntime(RuntimeBase):
         if not self._directory.has_type(recipient.type):
             raise RecipientNotFound(f"no agent type {recipient.type!r} is registered in this runtime")
         handler_token = CancellationToken()
-        ctx = MessageContext(sender, None, True, handler_token, str(uuid.uuid4()))
+        ctx = MessageContext(sender, None, True, handler_token, self._id_prefix + str(next(self._ids)))
         reply: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         # A caller that gives up (timeout, token) cancels the handler's token.
         reply.add_done_callback(lambda f: handler_token.cancel() if f.cancelled() else None)
         tasks.spawn(self._run_rpc, recipient, message, ctx, reply)
         wait = self.rpc_timeout if timeout is DEFAULT else timeout
-        return await await_reply(reply, timeout=wait, cancellation=cancellation, what="RPC to " + str(recipient))
+        return await await_reply(reply, timeout=wait, cancellation=cancellation, action="RPC to", target=recipient)
 
     async def _run_rpc(self, recipient: AgentId, message: Any, ctx: MessageContext, reply: asyncio.Future[Any]) -> None:
         try:
@@ -92,7 +96,7 @@ class LocalRuntime(RuntimeBase):
         message_id: Optional[str] = None,
     ) -> None:
         self._require_running()
-        self._deliver_event(message, topic, sender, message_id or str(uuid.uuid4()))
+        self._deliver_event(message, topic, sender, message_id or self._id_prefix + str(next(self._ids)))
 
     async def stop_when_idle(self) -> None:
         """Wait until no handler is running or waiting, then stop."""

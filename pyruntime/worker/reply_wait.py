@@ -17,11 +17,13 @@ async def await_reply(
     *,
     timeout: Optional[float],
     cancellation: Optional[CancellationToken],
-    what: str,
+    action: str,
+    target: object,
 ) -> Any:
     """Await ``future``; ``RpcTimeout`` after ``timeout`` seconds, ``RpcCancelled`` if the token fires.
 
-    ``what`` names the call in the error messages (built only when an error is raised).
+    ``action`` and ``target`` name the call in error messages, which are formatted only when
+    an error is raised (the hot path builds no strings).
     The future is cancelled when the wait ends early, so whoever would complete it can tell.
     """
     by_token = False
@@ -35,7 +37,7 @@ async def await_reply(
     if cancellation is not None:
         if cancellation.is_cancelled:
             future.cancel()
-            raise RpcCancelled(f"{what} was cancelled before it was sent")
+            raise RpcCancelled(f"{action} {target} was cancelled before it was sent")
         cancellation.add_callback(on_token)
     try:
         if timeout is None:
@@ -47,19 +49,19 @@ async def await_reply(
                     return await future
             except TimeoutError:
                 if scope.expired():
-                    raise RpcTimeout(f"{what}: no reply within {timeout:g} s") from None
+                    raise RpcTimeout(f"{action} {target}: no reply within {timeout:g} s") from None
                 raise
         try:
             return await asyncio.wait_for(future, timeout)
         except asyncio.TimeoutError:
             if future.cancelled():
-                raise RpcTimeout(f"{what}: no reply within {timeout:g} s") from None
+                raise RpcTimeout(f"{action} {target}: no reply within {timeout:g} s") from None
             raise
     except asyncio.CancelledError:
         task = asyncio.current_task()
         outer = task is not None and getattr(task, "cancelling", lambda: 0)() > 0
         if by_token and not outer:
-            raise RpcCancelled(f"{what} was cancelled by its CancellationToken") from None
+            raise RpcCancelled(f"{action} {target} was cancelled by its CancellationToken") from None
         raise
     finally:
         if cancellation is not None:

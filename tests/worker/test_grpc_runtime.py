@@ -124,15 +124,24 @@ async def test_dotnet_style_and_broken_events(echo_worker: GrpcWorkerRuntime, ad
         broken = cloudevent_pb2.CloudEvent(id="e3", source="s", type="notes", spec_version="1.0", binary_data=b"SECRET-PAYLOAD")
         broken.attributes["dataschema"].ce_string = "Note"
         broken.attributes["datacontenttype"].ce_string = "application/json"
+        # JSON in text_data (a CloudEvents SDK producer) is accepted too.
+        text = cloudevent_pb2.CloudEvent(id="e5", source="s", type="notes", spec_version="1.0",
+                                         text_data='{"text": "as text", "hops": 0}')
+        text.attributes["dataschema"].ce_string = "Note"
+        text.attributes["datacontenttype"].ce_string = "application/json"
         after = cloudevent_pb2.CloudEvent(id="e4", source="s", type="notes", spec_version="1.0",
                                           binary_data=b'{"text": "after", "hops": 0}')
         after.attributes["dataschema"].ce_string = "Note"
         after.attributes["datacontenttype"].ce_string = "application/json"
         with caplog.at_level(logging.WARNING, logger="pyruntime.worker"):
-            for event in (dotnet, unknown, broken, after):
+            for event in (dotnet, unknown, broken, text, after):
                 await peer.send(pb.Message(cloudEvent=event))
-            items = await recorder.wait_for(2)
-        assert items == [("alpha/s", ("proto", "from-dotnet", None, False)), ("alpha/s", ("note", "after", None, False))]
+            items = await recorder.wait_for(3)
+        assert sorted(items) == sorted([
+            ("alpha/s", ("proto", "from-dotnet", None, False)),
+            ("alpha/s", ("note", "as text", None, False)),
+            ("alpha/s", ("note", "after", None, False)),
+        ])
         lines = [r.getMessage() for r in caplog.records if "not decodable" in r.getMessage()]
         assert len(lines) == 2
         assert "Mystery" in lines[0] and "application/json" in lines[0]

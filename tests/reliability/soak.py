@@ -38,6 +38,9 @@ class SoakConfig:
     subscribers_per_worker: int = 2
     payload_bytes: int = 64
     timeout: float = 60.0
+    # Worker 0 as a slow subscriber: it pauses ``slow_pause`` seconds after every ``slow_every`` events.
+    slow_every: int = 0
+    slow_pause: float = 0.0
 
 
 @dataclass
@@ -96,8 +99,11 @@ class SoakResult:
 class SoakWorker:
     """One worker client hosting ``subscribers`` agent types, all subscribed to the soak topic."""
 
-    def __init__(self, channel: grpc.aio.Channel, index: int, subscribers: int, publishers: int, per_publisher: int) -> None:
+    def __init__(self, channel: grpc.aio.Channel, index: int, subscribers: int, publishers: int, per_publisher: int,
+                 slow_every: int = 0, slow_pause: float = 0.0) -> None:
         self.client = RawWorker(channel, client_id=f"soak-worker-{index}")
+        self.slow_every = slow_every
+        self.slow_pause = slow_pause
         self.agent_types = [f"soak-sub-{index}-{i}" for i in range(subscribers)]
         self.tallies = [SubscriberTally.new(t, publishers, per_publisher) for t in self.agent_types]
         self.publishers = publishers
@@ -116,6 +122,8 @@ class SoakWorker:
         tallies = self.tallies
         ends_needed = self.publishers
         ends = 0
+        seen = 0
+        slow_every, slow_pause = self.slow_every, self.slow_pause
         try:
             while True:
                 message = await call.read()
@@ -131,6 +139,9 @@ class SoakWorker:
                 seq = int(seq_text)
                 for tally in tallies:  # local fan-out to each subscribed agent type
                     tally.record(publisher, seq)
+                seen += 1
+                if slow_every and seen % slow_every == 0:
+                    await asyncio.sleep(slow_pause)
         except grpc.aio.AioRpcError:
             return
 
@@ -178,7 +189,10 @@ async def run_soak(
     events = per_publisher * config.publishers
     channels = [channel_factory() for _ in range(config.workers + config.publishers)]
     workers = [
-        SoakWorker(channels[i], i, config.subscribers_per_worker, config.publishers, per_publisher)
+        SoakWorker(
+            channels[i], i, config.subscribers_per_worker, config.publishers, per_publisher,
+            slow_every=config.slow_every if i == 0 else 0, slow_pause=config.slow_pause,
+        )
         for i in range(config.workers)
     ]
     sampling: asyncio.Task[None] | None = None

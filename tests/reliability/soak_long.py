@@ -65,7 +65,8 @@ async def soak(args: argparse.Namespace) -> dict[str, object]:
     try:
         rss_before = read_status_kb(process.pid, "VmRSS") if process is not None else None
         config = SoakConfig(
-            events=args.events, publishers=args.publishers, payload_bytes=args.payload_bytes, timeout=args.timeout
+            events=args.events, publishers=args.publishers, payload_bytes=args.payload_bytes, timeout=args.timeout,
+            slow_every=args.slow_every, slow_pause=args.slow_pause,
         )
         result = await run_soak(lambda: grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS), config)
         peak = read_status_kb(process.pid, "VmHWM") if process is not None else None
@@ -86,6 +87,7 @@ async def soak(args: argparse.Namespace) -> dict[str, object]:
         "seconds": round(result.seconds, 2),
         "events_per_second": round(result.events_per_second),
         "publishers": args.publishers,
+        "slow_subscriber": f"pause {args.slow_pause}s every {args.slow_every} events" if args.slow_every else None,
         "payload_bytes": args.payload_bytes,
         "host_rss_start_kb": rss_before,
         "host_rss_max_sampled_kb": max(rss_samples) if rss_samples else None,
@@ -100,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--publishers", type=int, default=2, help="publisher clients (default %(default)s)")
     parser.add_argument("--payload-bytes", type=int, default=64, help="padding per event (default %(default)s)")
     parser.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
+    parser.add_argument("--slow-every", type=int, default=0,
+                        help="make worker 0 a slow subscriber: pause after every N events (default: not slow)")
+    parser.add_argument("--slow-pause", type=float, default=0.01, help="seconds of each slow pause (default %(default)s)")
     parser.add_argument("--target", help="HOST:PORT of a running host instead of starting one")
     parser.add_argument("--host-arg", action="append", help="extra argument for 'agentrpc host' (repeatable)")
     parser.add_argument("--json", type=Path, help="also write the result as JSON to this file")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -91,6 +92,7 @@ async def record(args: argparse.Namespace) -> Recording:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         recording = asyncio.run(record(args))
     except (RecordOptionsError, OSError) as error:

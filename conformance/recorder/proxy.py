@@ -148,6 +148,7 @@ class RecordingProxy:
         invocation = context.invocation_metadata()
         client_id = client_id_of(invocation)
         stream_id = self.recording.open_stream(stream, client_id)
+        log.debug("%s stream %d opened by client %s", stream, stream_id, client_id)
         call = self._upstream.stream_stream(f"/{SERVICE}/{method}")(metadata=forwardable(invocation))
         upward = asyncio.create_task(self._pump_up(call, requests, context, stream, stream_id, client_id), name=f"up-{stream_id}")
         downward = asyncio.create_task(self._pump_down(call, context, stream, stream_id, client_id), name=f"down-{stream_id}")
@@ -160,6 +161,7 @@ class RecordingProxy:
         except asyncio.CancelledError:
             if not self._stopping:
                 self.recording.closed_by_client(stream, stream_id, client_id)
+                log.debug("%s stream %d of client %s closed by the client", stream, stream_id, client_id)
             raise
         finally:
             call.cancel()
@@ -167,6 +169,7 @@ class RecordingProxy:
                 task.cancel()
             await asyncio.wait({upward, downward}, timeout=2.0)
         self.recording.ended(stream, stream_id, client_id, code.name, details)
+        log.debug("%s stream %d of client %s ended by the host: %s", stream, stream_id, client_id, code.name)
         context.set_trailing_metadata(forwardable(trailing))
         if code != grpc.StatusCode.OK:
             await context.abort(code, details)

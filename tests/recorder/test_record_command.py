@@ -73,3 +73,33 @@ def test_half_given_tls_options_are_refused(tmp_path: Path, capsys) -> None:
     pem.write_text("not used")
     code = main(["--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--out", str(tmp_path / "x.json"), "--tls-cert", str(pem)])
     assert code == 2 and "--tls-cert and --tls-key go together" in capsys.readouterr().err
+
+
+async def test_a_recording_replays_through_pytest_conformance(tmp_path: Path) -> None:
+    """The suite's own runner replays a recorded file: AGENTRPC_CONFORMANCE_DATA points at a directory
+    holding it (plus the schemas), and `pytest conformance --target=HOST:PORT` runs it."""
+    import os
+    import shutil
+
+    data = tmp_path / "data"
+    (data / "scenarios").mkdir(parents=True)
+    shutil.copytree(SCHEMA.parent, data / "schema")
+    out = data / "scenarios" / "cli-replay.json"
+    root = Path(__file__).resolve().parents[2]
+    async with AgentRpcHost("127.0.0.1:0", HostOptions(shutdown_grace=0.2)) as host:
+        process, address = await _start_recorder(host.address, out, "--namespace")
+        try:
+            await run_session(address)
+        finally:
+            process.send_signal(signal.SIGINT)
+            await asyncio.wait_for(process.communicate(), WAIT)
+        assert process.returncode == 0
+        suite = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "pytest", "conformance", f"--target={host.address}", "-q", "-p", "no:cacheprovider",
+            "--report-dir", str(tmp_path / "reports"),
+            cwd=root, env=dict(os.environ, AGENTRPC_CONFORMANCE_DATA=str(data)),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await asyncio.wait_for(suite.communicate(), 60)
+    assert suite.returncode == 0, output.decode()[-2000:]
+    assert "1 passed" in output.decode()

@@ -12,7 +12,7 @@ from benchmarks.orchestrator import CellResult
 from benchmarks.profiling import write_summary
 from benchmarks.report import write_all
 from benchmarks.runner import run_benchmark
-from benchmarks.stacks import STACKS
+from benchmarks.stacks import DEFAULT_STACKS, STACKS
 
 
 def _progress(cell: CellResult) -> None:
@@ -28,8 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the benchmark and write results.json/.md/.png")
     run.add_argument("--reps", type=int, default=3, help="repetitions per cell (default 3)")
     run.add_argument("--size", choices=["full", "tiny"], default="full", help="message counts (tiny = smoke test)")
-    run.add_argument("--stacks", nargs="+", default=list(STACKS), choices=list(STACKS), metavar="STACK",
-                     help=f"stacks to run (default all: {' '.join(STACKS)})")
+    run.add_argument("--stacks", nargs="+", default=DEFAULT_STACKS, choices=list(STACKS), metavar="STACK",
+                     help=f"stacks to run (default: {' '.join(DEFAULT_STACKS)}; diagnostic: ours-host+raw)")
     run.add_argument("--configs", nargs="+", metavar="PATTERN",
                      help="only configurations whose name has all words of a pattern, e.g. 'pubsub json' 'seq 64KiB'")
     run.add_argument("--out", type=Path, default=Path("reports/bench"), help="output directory (default reports/bench)")

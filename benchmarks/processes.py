@@ -45,10 +45,10 @@ async def _serve(conn: Connection, commands: dict[str, Command]) -> None:
 
 
 def make_endpoint(kind: str) -> Any:
-    if kind == "raw":
+    if kind in ("raw", "raw-registering"):
         from benchmarks.stacks.raw import RawEndpoint
 
-        return RawEndpoint()
+        return RawEndpoint(register=kind == "raw-registering")
     if kind == "autogen":
         from benchmarks.stacks.autogen_worker import AutogenEndpoint
 

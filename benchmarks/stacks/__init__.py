@@ -13,7 +13,7 @@ from dataclasses import dataclass
 class Stack:
     name: str
     host: str  # "ours" | "autogen" | "raw"
-    worker: str  # "ours" | "autogen" | "raw"
+    worker: str  # "ours" | "autogen" | "raw" | "raw-registering"
     label: str
 
     @property
@@ -28,8 +28,11 @@ STACKS: dict[str, Stack] = {
         Stack("autogen", "autogen", "autogen", "autogen host + autogen workers"),
         Stack("ours-host+autogen", "ours", "autogen", "our host + autogen workers"),
         Stack("raw", "raw", "raw", "raw grpc.aio forwarder (practical limit)"),
+        # Diagnostic, not in the default run: isolates our host's cost from our worker's.
+        Stack("ours-host+raw", "ours", "raw-registering", "our host + raw stream clients"),
     )
 }
+DEFAULT_STACKS = ["ours", "autogen", "ours-host+autogen", "raw"]
 
 GRPC_SIZE_OPTIONS = [
     ("grpc.max_receive_message_length", 8 * 1024 * 1024),

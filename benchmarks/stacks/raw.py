@@ -19,7 +19,7 @@ import grpc
 from google.protobuf import any_pb2
 
 from benchmarks.payloads import PROTO_TYPE_NAME, BenchMsg, ProtoMsg
-from benchmarks.recorder import ECHO_TYPE, TOPICS, DeliveryRecorder
+from benchmarks.recorder import ECHO_TYPE, SUBSCRIBER_TYPES, TOPICS, DeliveryRecorder
 from benchmarks.stacks import GRPC_SIZE_OPTIONS
 from pyruntime._proto import agent_worker_pb2 as pb
 from pyruntime._proto import agent_worker_pb2_grpc as pb_grpc
@@ -144,7 +144,9 @@ def _event_payload(event: ce_pb.CloudEvent) -> Any:
 class RawEndpoint:
     """A raw grpc.aio OpenChannel client; role B delivers events to K subscribers and echoes RPCs."""
 
-    def __init__(self) -> None:
+    def __init__(self, register: bool = False) -> None:
+        # register: announce agent types and subscriptions (needed behind a real host, not the raw router)
+        self._register = register
         self._channel: Optional[grpc.aio.Channel] = None
         self._call: Any = None
         self._reader: Optional[asyncio.Task[None]] = None
@@ -161,9 +163,24 @@ class RawEndpoint:
         self._channel = grpc.aio.insecure_channel(address, options=GRPC_SIZE_OPTIONS)
         stub = pb_grpc.AgentRpcStub(self._channel)
         self._call = stub.OpenChannel(metadata=(("client-id", role),))
-        await self._call.wait_for_connection()
+        if not self._register:
+            await self._call.wait_for_connection()
         self._reader = asyncio.create_task(self._read_loop(), name=f"raw-reader-{role}")
         self._writer = asyncio.create_task(self._write_loop(), name=f"raw-writer-{role}")
+        if self._register and role == "B":
+            await self._announce(stub, role)
+
+    async def _announce(self, stub: Any, role: str) -> None:
+        """RegisterAgent + AddSubscription for B's agent types, as any worker does at a real host."""
+        metadata = (("client-id", role),)
+        for agent_type in (*SUBSCRIBER_TYPES, ECHO_TYPE):
+            await stub.RegisterAgent(pb.RegisterAgentTypeRequest(type=agent_type), metadata=metadata, timeout=10)
+        for topic, subscribers in TOPICS.items():
+            for subscriber in subscribers:
+                subscription = pb.Subscription(id=f"{topic}->{subscriber}", typeSubscription=pb.TypeSubscription(
+                    topic_type=topic, agent_type=subscriber))
+                await stub.AddSubscription(pb.AddSubscriptionRequest(subscription=subscription), metadata=metadata,
+                                           timeout=10)
 
     async def _write(self, message: pb.Message) -> None:
         await self._outbox.put(message)

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.timeout(90)
 STACK_PARAMS = [
     pytest.param("raw", id="raw"),
     pytest.param("ours", id="ours"),
+    pytest.param("ours-host+raw", id="ours-host+raw"),
     pytest.param("autogen", id="autogen", marks=pytest.mark.autogen),
     pytest.param("ours-host+autogen", id="ours-host+autogen", marks=pytest.mark.autogen),
 ]

@@ -21,7 +21,7 @@ from conformance.report.results import results_path, safe_name, write_results
 from conformance.selection import CaseSelection
 from conformance.session import ConformanceSession
 from conformance.targets import TargetOptions, TlsSettings
-from conformance.verdict import DEVIATION, FAIL, PASS, SKIP, Verdict, judge, skip_reason
+from conformance.verdict import DEVIATION, FAIL, SKIP, Verdict, judge, skip_reason
 
 _SESSION_KEY = pytest.StashKey[ConformanceSession]()
 _CASES_KEY = pytest.StashKey[list[Scenario]]()
@@ -276,5 +276,3 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"payload format: {config.getoption('--payload-format')}  level >= {config.getoption('--level')}"
     ]
 
-
-__all__ = [name for name in dir() if name.startswith("pytest_")] + ["conformance_session", "run_case", "PASS"]

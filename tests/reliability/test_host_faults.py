@@ -71,6 +71,7 @@ async def test_worker_killed_mid_rpc_fails_every_pending_call_and_a_new_worker_t
                 assert all("disconnected" in e.error for e in errors), errors[0].error
             took = loop.time() - killed_at
             assert took < 5, f"pending calls ended {took:.1f}s after the kill (timeout is 30s)"
+            print(f"\nworker killed: 15 pending calls failed within {took * 1000:.0f} ms")
             await wait_until(lambda: host.routing.owners("fragile") == (), timeout=5)
             assert host.stats.rpc_errors_sent - errors_before == 15
             # Recovery: a new worker process registers the freed type and answers.

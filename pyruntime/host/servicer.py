@@ -14,6 +14,7 @@ locks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any, AsyncIterator, Callable
 
@@ -28,7 +29,7 @@ from pyruntime.host.outbox import Outbox
 from pyruntime.host.routing import Client, RoutingTable, Subscription
 from pyruntime.host.rpc import PendingRequest, PendingRequests
 from pyruntime.host.stats import HostStats
-from pyruntime.model import TypePrefixSubscription, TypeSubscription
+from pyruntime.wire import InvalidSubscriptionError, subscription_from_proto, subscription_to_proto
 
 logger = logging.getLogger("pyruntime.host")
 
@@ -54,33 +55,6 @@ class Stream:
 
     def __repr__(self) -> str:
         return f"<Stream {self.kind} client={self.client_id!r}>"
-
-
-def subscription_from_proto(message: pb.Subscription) -> Subscription:
-    kind = message.WhichOneof("subscription")
-    if kind == "typeSubscription":
-        sub = message.typeSubscription
-        return TypeSubscription(topic_type=sub.topic_type, agent_type=sub.agent_type, id=message.id)
-    if kind == "typePrefixSubscription":
-        pre = message.typePrefixSubscription
-        return TypePrefixSubscription(topic_type_prefix=pre.topic_type_prefix, agent_type=pre.agent_type, id=message.id)
-    raise InvalidRequestError(
-        "subscription has neither typeSubscription nor typePrefixSubscription set: set exactly one"
-    )
-
-
-def subscription_to_proto(subscription: Subscription) -> pb.Subscription:
-    if isinstance(subscription, TypeSubscription):
-        return pb.Subscription(
-            id=subscription.id,
-            typeSubscription=pb.TypeSubscription(topic_type=subscription.topic_type, agent_type=subscription.agent_type),
-        )
-    return pb.Subscription(
-        id=subscription.id,
-        typePrefixSubscription=pb.TypePrefixSubscription(
-            topic_type_prefix=subscription.topic_type_prefix, agent_type=subscription.agent_type
-        ),
-    )
 
 
 def _error_frame(request_id: str, error: str) -> bytes:
@@ -181,7 +155,10 @@ class AgentRpcServicer:
         try:
             if not request.HasField("subscription"):
                 raise InvalidRequestError("AddSubscriptionRequest.subscription is not set")
-            subscription = subscription_from_proto(request.subscription)
+            try:
+                subscription = subscription_from_proto(request.subscription)
+            except InvalidSubscriptionError as exc:
+                raise InvalidRequestError(str(exc)) from None
             self.routing.add_subscription(client_id, subscription)
         except HostError as error:
             await self._abort(context, error)
@@ -249,6 +226,15 @@ class AgentRpcServicer:
         reader = stream.reader = asyncio.create_task(
             self._read_data(stream, request_iterator), name=f"agentrpc-read-{client_id}"
         )
+        # aclosing: the inner generator's cleanup must run when this call ends, not at GC time.
+        async with contextlib.aclosing(self._drain(stream, reader, context)) as frames:
+            async for frame in frames:
+                yield frame
+
+    async def _drain(
+        self, stream: Stream, reader: "asyncio.Task[None]", context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[bytes]:
+        """Yield a stream's outbound frames until it closes, then release everything it held."""
         get = stream.outbox.get
         try:
             while (frame := await get()) is not None:
@@ -497,16 +483,10 @@ class AgentRpcServicer:
         reader = stream.reader = asyncio.create_task(
             self._read_control(stream, request_iterator), name=f"agentrpc-ctl-{client_id}"
         )
-        get = stream.outbox.get
-        try:
-            while (frame := await get()) is not None:
+        # aclosing: the inner generator's cleanup must run when this call ends, not at GC time.
+        async with contextlib.aclosing(self._drain(stream, reader, context)) as frames:
+            async for frame in frames:
                 yield frame
-            self._set_close_status(stream, context)
-        finally:
-            await self._stop_reader(reader)
-            self._release(stream)
-            self._streams.discard(stream)
-            stream.ended.set()
 
     async def _read_control(self, stream: Stream, frames: AsyncIterator[bytes]) -> None:
         try:

@@ -213,3 +213,25 @@ async def test_no_self_delivery_and_exactly_once_locally(address: str, recorder:
             ("beta/s", ("note", "anon", None, False)),
         ]))
         assert len(items) == 3
+
+
+async def test_timeout_and_cancellation_over_grpc(echo_worker: GrpcWorkerRuntime, address: str) -> None:
+    from pyruntime import CancellationToken, RpcCancelled, RpcTimeout
+
+    from .messages import Slow
+
+    caller = GrpcWorkerRuntime(address, rpc_timeout=0.3)
+    caller.add_message_types(Answer)
+    async with caller:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(RpcTimeout, match=r"RPC to alpha/k: no reply within 0.3 s"):
+            await caller.send_message(Slow(3), AgentId("alpha", "k"))  # the runtime's default timeout
+        assert loop.time() - started < 2
+        token = CancellationToken()
+        loop.call_later(0.1, token.cancel)
+        with pytest.raises(RpcCancelled):
+            await caller.send_message(Slow(3), AgentId("alpha", "k"), timeout=None, cancellation=token)
+        # Late replies to abandoned calls are dropped; the next call is answered normally.
+        assert (await caller.send_message(Ask("next"), AgentId("alpha", "k"))).text == "alpha/k:next:anonymous"
+        assert not caller._pending

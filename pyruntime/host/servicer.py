@@ -26,7 +26,7 @@ from pyruntime.host.control import AgentDestination, MalformedDestinationError, 
 from pyruntime.host.errors import HostError, HostShuttingDownError, InvalidRequestError, MissingClientIdError
 from pyruntime.host.options import HostOptions
 from pyruntime.host.outbox import Outbox
-from pyruntime.host.routing import Client, RoutingTable, Subscription
+from pyruntime.host.routing import Client, RoutingTable
 from pyruntime.host.rpc import PendingRequest, PendingRequests
 from pyruntime.host.stats import HostStats
 from pyruntime.wire import InvalidSubscriptionError, subscription_from_proto, subscription_to_proto

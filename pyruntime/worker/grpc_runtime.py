@@ -119,7 +119,7 @@ class GrpcWorkerRuntime(RuntimeBase):
         self._control = StateControl(self._connection, self._save_local_state, self._load_local_state)
         self._pending: dict[str, asyncio.Future[pb.RpcResponse]] = {}
         # Unique per worker, so two callers never collide at a host that keys by request id alone.
-        self._request_prefix = self._connection.client_id[:8] + "-"
+        self._request_prefix = self._connection.client_id[:13] + "-"
         self._request_counter = itertools.count(1)
         # Event ids: unique per worker (uuid prefix) without a uuid4 per event.
         self._event_prefix = str(uuid.uuid4()) + "-"
@@ -127,7 +127,6 @@ class GrpcWorkerRuntime(RuntimeBase):
         self._event_templates: dict[tuple[type, Optional[AgentId]], pb.Message] = {}
         self._sync_lock = asyncio.Lock()
         self._host_synced = False
-        self._host_types: set[str] = set()
 
     @property
     def client_id(self) -> str:
@@ -199,7 +198,6 @@ class GrpcWorkerRuntime(RuntimeBase):
             if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
                 return  # the stream is going down; the next session registers it
             raise RegistrationError(f"the host refused agent type {agent_type!r}: {error.details()}") from None
-        self._host_types.add(agent_type)
 
     async def _add_at_host(self, subscription: Subscription) -> None:
         request = pb.AddSubscriptionRequest(subscription=subscription_to_proto(subscription))

@@ -235,3 +235,19 @@ async def test_timeout_and_cancellation_over_grpc(echo_worker: GrpcWorkerRuntime
         # Late replies to abandoned calls are dropped; the next call is answered normally.
         assert (await caller.send_message(Ask("next"), AgentId("alpha", "k"))).text == "alpha/k:next:anonymous"
         assert not caller._pending
+
+
+async def test_host_refusals_are_clear_and_roll_back(echo_worker: GrpcWorkerRuntime, address: str) -> None:
+    from pyruntime import RegistrationError, SubscriptionError, TypeSubscription
+
+    other = GrpcWorkerRuntime(address)
+    async with other:
+        with pytest.raises(RegistrationError, match="host refused agent type 'alpha'"):
+            await EchoAgent.register(other, "alpha")
+        assert other.subscriptions() == []  # the direct-message subscription was rolled back too
+        await EchoAgent.register(other, "beta")  # the runtime is still usable
+        # @subscribe("notes") already added (notes → beta): a second one is refused before it is sent.
+        with pytest.raises(SubscriptionError, match="duplicates"):
+            await other.add_subscription(TypeSubscription(topic_type="notes", agent_type="beta", id="x"))
+        with pytest.raises(SubscriptionError, match="no subscription with id"):
+            await other.remove_subscription("never-added")

@@ -138,6 +138,7 @@ class CellResult:
     p50_ms: Optional[float] = None
     p99_ms: Optional[float] = None
     host_cpu_us: Optional[float] = None  # host/router CPU per publish or per call
+    cpu_us: dict[str, float] = field(default_factory=dict)  # CPU µs per publish/call of host, A, B and total
     util: Optional[float] = None  # summed CPU of the three processes / wall time
     counts: dict[str, Any] = field(default_factory=dict)
     error: Optional[str] = None
@@ -251,6 +252,8 @@ class CellRunner:
                 result.p99_ms = summary["p99"] * 1e3
         used = {role: cpu1.get(role, 0.0) - cpu0.get(role, 0.0) for role in cpu1}
         result.host_cpu_us = used.get("host", 0.0) / n * 1e6
+        result.cpu_us = {role: round(used.get(role, 0.0) / n * 1e6, 1) for role in ("host", "A", "B")}
+        result.cpu_us["total"] = round(sum(used.values()) / n * 1e6, 1)
         result.util = sum(used.values()) / wall if wall > 0 else None
 
     def _pubsub_once(self, ps: ProcessSet, config: BenchConfig, n: int) -> tuple[dict[str, Any], dict[str, Any]]:

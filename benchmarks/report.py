@@ -29,6 +29,7 @@ class Aggregate:
     p50_ms: Optional[float] = None  # median over reps of each rep's p50
     p99_ms: Optional[float] = None
     host_cpu_us: Optional[float] = None
+    cpu_us: dict[str, Optional[float]] = field(default_factory=dict)  # medians per role + total
     util: Optional[float] = None
     errors: list[str] = field(default_factory=list)
     note: Optional[str] = None
@@ -54,6 +55,7 @@ def aggregate(cells: list[CellResult]) -> dict[tuple[str, str], Aggregate]:
             agg.p50_ms = _median([c.p50_ms for c in ok])
             agg.p99_ms = _median([c.p99_ms for c in ok])
             agg.host_cpu_us = _median([c.host_cpu_us for c in ok])
+            agg.cpu_us = {role: _median([c.cpu_us.get(role) for c in ok]) for role in ("host", "A", "B", "total")}
             agg.util = _median([c.util for c in ok])
         out[key] = agg
     return out
@@ -182,14 +184,20 @@ def markdown(meta: dict[str, Any], configs: list[BenchConfig], stacks: list[str]
     met = [g for g in goals if g.met is not None]
     lines += ["", f"Goals met: {sum(g.met for g in met if g.met)} of {len(met)} measurable checks "
                   f"({len(goals) - len(met)} not measurable).", "",
-              "## Host CPU per message (µs, median) and summed CPU utilisation of the 3 processes", "",
+              "## CPU per publish / per call (µs, median): host + worker A + worker B = total; "
+              "util = summed CPU of the 3 processes ÷ wall time", "",
+              "CPU per message is less sensitive to other load on the box than throughput is.", "",
               "| config | " + " | ".join(stacks) + " |", "|---|" + "---|" * len(stacks)]
     for c in configs:
         cells = []
         for s in stacks:
             agg = aggs.get((s, c.name))
-            cells.append("–" if agg is None or agg.host_cpu_us is None
-                         else f"{agg.host_cpu_us:.0f} µs, util {agg.util or 0:.2f}")
+            if agg is None or agg.cpu_us.get("total") is None:
+                cells.append("–")
+                continue
+            cpu = agg.cpu_us
+            cells.append(f"{_fmt(cpu.get('host'))} + {_fmt(cpu.get('A'))} + {_fmt(cpu.get('B'))} = "
+                         f"**{_fmt(cpu.get('total'))}**, util {agg.util or 0:.2f}")
         lines.append(f"| {c.name} | " + " | ".join(cells) + " |")
     failures = [(k, a) for k, a in aggs.items() if a.errors]
     if failures:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from google.protobuf import timestamp_pb2
+from google.protobuf import timestamp_pb2, wrappers_pb2
 from google.protobuf.message import Message as ProtoMessage
 
 from conformance.golden import payloads as p
@@ -206,7 +206,7 @@ def _rpc_requests() -> Iterator[Vector]:
     large = aw.RpcRequest(
         request_id="5",
         target=aw.AgentId(type="callee", key="k"),
-        payload=_payload(p.protobuf_payload(p.STRING_VALUE.__class__(value=p.filler_text(WINDOW_PLUS)))),
+        payload=_payload(p.protobuf_payload(wrappers_pb2.StringValue(value=p.filler_text(WINDOW_PLUS)))),
     )
     yield Vector("protobuf-70kib", large, "A 70 KiB protobuf payload: more than the 64 KiB HTTP/2 default flow-control window.", ("large", "protobuf"))
 

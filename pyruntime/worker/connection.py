@@ -133,6 +133,7 @@ class HostConnection:
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self, connect_timeout: float) -> None:
         """Open the channel and wait for the first session; ``HostConnectionLost`` if none in time."""
+        self._closing = False
         options = list(self._channel_options)
         if self._tls is not None:
             if self._tls.server_name_override:

@@ -166,3 +166,9 @@ async def test_start_fails_clearly_without_a_host() -> None:
     with pytest.raises(HostConnectionLost, match="could not connect to the host"):
         await worker.start()
     assert not worker.is_running
+    # The same runtime can start later, once a host is there.
+    port = int(worker.host_address.rpartition(":")[2])
+    async with AgentRpcHost(f"127.0.0.1:{port}"):
+        await worker.start()
+        assert worker.is_connected
+        await worker.stop()

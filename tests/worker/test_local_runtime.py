@@ -33,8 +33,11 @@ async def runtime() -> LocalRuntime:
     await rt.stop()
 
 
-def test_local_runtime_implements_the_interface() -> None:
+def test_both_runtimes_implement_the_interface() -> None:
+    from pyruntime import GrpcWorkerRuntime
+
     assert isinstance(LocalRuntime(), AgentRuntime)
+    assert isinstance(GrpcWorkerRuntime("127.0.0.1:1"), AgentRuntime)  # constructing does not connect
 
 
 async def test_rpc_reply_error_none_and_missing(runtime: LocalRuntime) -> None:

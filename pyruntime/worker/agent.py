@@ -31,6 +31,16 @@ HandlerFunc = Callable[[Any, Any, MessageContext], Awaitable[Any]]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _HANDLER_ATTR = "__pyruntime_handler__"
+
+
+class _RuntimeDefault:
+    """Marker: "use the runtime's rpc_timeout" (``None`` means wait for ever)."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+_DEFAULT: Any = _RuntimeDefault()
 _TOPICS_ATTR = "__pyruntime_topic_types__"
 
 
@@ -247,14 +257,16 @@ class Agent:
         message: Any,
         recipient: AgentId,
         *,
-        timeout: Optional[float] = None,
+        timeout: Optional[float] = _DEFAULT,
         cancellation: Optional[CancellationToken] = None,
     ) -> Any:
-        """RPC to ``recipient`` with this agent as sender; returns the reply."""
-        kwargs: dict[str, Any] = {"sender": self.id, "cancellation": cancellation}
-        if timeout is not None:
-            kwargs["timeout"] = timeout
-        return await self.runtime.send_message(message, recipient, **kwargs)
+        """RPC to ``recipient`` with this agent as sender; returns the reply.
+
+        ``timeout`` defaults to the runtime's ``rpc_timeout``; ``None`` waits for ever.
+        """
+        return await self.runtime.send_message(
+            message, recipient, sender=self.id, timeout=timeout, cancellation=cancellation
+        )
 
     async def publish_message(self, message: Any, topic: TopicId, *, message_id: Optional[str] = None) -> None:
         """Publish ``message`` to ``topic`` with this agent as sender (it is not delivered back to it)."""

@@ -7,21 +7,15 @@ import signal
 from typing import Any, Awaitable, Callable, Mapping, Optional, Protocol, Union, runtime_checkable
 
 from ..model import AgentId, Subscription, TopicId
-from .agent import Agent
+from .agent import _DEFAULT, Agent
 from .cancellation import CancellationToken
 
 DEFAULT_RPC_TIMEOUT: float = 30.0
 """Seconds ``send_message`` waits for a reply unless the runtime or the call says otherwise."""
 
 
-class _RuntimeDefault:
-    """Marker: "use the runtime's rpc_timeout" (None means wait for ever)."""
-
-    def __repr__(self) -> str:
-        return "DEFAULT"
-
-
-DEFAULT: Any = _RuntimeDefault()
+DEFAULT: Any = _DEFAULT
+"""The ``timeout`` default of ``send_message``: the runtime's ``rpc_timeout`` (``None``: for ever)."""
 
 AgentFactory = Callable[[], Union[Agent, Awaitable[Agent]]]
 """Builds one agent instance; ``self.id``/``self.runtime`` are available in its constructor."""

@@ -218,7 +218,9 @@ def chart(path: Path, configs: list[BenchConfig], stacks: list[str], aggs: dict[
               ("RPC 64 in flight (calls/s)", [c for c in configs if c.kind == CONC]),
               ("sequential RPC (calls/s)", [c for c in configs if c.kind == SEQ])]
     groups = [(title, cs) for title, cs in groups if cs]
-    fig, axes = plt.subplots(len(groups), 1, figsize=(12, 3.6 * len(groups)), squeeze=False)
+    seq_configs = [c for c in configs if c.kind == SEQ]
+    rows = len(groups) + (1 if seq_configs else 0)
+    fig, axes = plt.subplots(rows, 1, figsize=(12, 3.6 * rows), squeeze=False)
     width = 0.8 / max(len(stacks), 1)
     for ax, (title, cs) in zip(axes[:, 0], groups):
         for i, stack in enumerate(stacks):
@@ -235,8 +237,21 @@ def chart(path: Path, configs: list[BenchConfig], stacks: list[str], aggs: dict[
         ax.set_xticklabels([c.name.split(" ", 1)[1] for c in cs], fontsize=8)
         ax.set_title(title)
         ax.grid(axis="y", alpha=0.3)
+    if seq_configs:
+        ax = axes[len(groups), 0]
+        for i, stack in enumerate(stacks):
+            p50s = []
+            for c in seq_configs:
+                agg = aggs.get((stack, c.name))
+                p50s.append(agg.p50_ms if agg and agg.p50_ms is not None else 0.0)
+            xs = [x + (i - (len(stacks) - 1) / 2) * width for x in range(len(seq_configs))]
+            ax.bar(xs, p50s, width, label=STACKS[stack].label)
+        ax.set_xticks(range(len(seq_configs)))
+        ax.set_xticklabels([c.name.split(" ", 1)[1] for c in seq_configs], fontsize=8)
+        ax.set_title("sequential RPC p50 latency (ms, median over repetitions; LOWER is better)")
+        ax.grid(axis="y", alpha=0.3)
     axes[0, 0].legend(fontsize=8, loc="upper right")
-    fig.suptitle("AgentRpc stacks: median with min–max over repetitions (higher is better)")
+    fig.suptitle("AgentRpc stacks: median with min–max over repetitions (throughput: higher is better)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -261,3 +276,15 @@ def write_all(out: Path, meta: dict[str, Any], configs: list[BenchConfig], stack
     (out / "results.md").write_text(markdown(meta, configs, stacks, aggs, comparisons, goals))
     chart(out / "results.png", configs, stacks, aggs)
     return document
+
+
+def rerender(results_json: Path, out: Path) -> None:
+    """Rebuild results.md / results.png (and a normalised results.json) from a saved results.json."""
+    from benchmarks.configs import all_configs
+
+    document = json.loads(results_json.read_text())
+    known = {f for f in CellResult.__dataclass_fields__}
+    cells = [CellResult(**{k: v for k, v in c.items() if k in known}) for c in document["cells"]]
+    by_name = {c.name: c for c in all_configs()}
+    configs = [by_name[name] for name in document["configs"] if name in by_name]
+    write_all(out, document["meta"], configs, list(document["stacks"]), cells)

@@ -70,6 +70,8 @@ class ScenarioRunner:
             outcome.passed = outcome.failure is None
         except asyncio.TimeoutError:
             outcome.failure = outcome.failure or f"the whole case exceeded its cap of {scenario.timeout:g}s"
+        except Exception as error:  # e.g. a channel that cannot be created: this case fails, the run goes on
+            outcome.failure = f"engine error before the first step: {type(error).__name__}: {error}"
         finally:
             await state.shutdown()
             outcome.duration = time.monotonic() - started

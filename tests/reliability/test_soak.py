@@ -86,7 +86,7 @@ async def drain_ids(worker: RawWorker, count: int, timeout: float) -> list[int]:
 
 
 async def test_slow_subscriber_backpressures_the_publisher_and_queues_stay_bounded() -> None:
-    bound, total, pad = 64, 2_000, 16 * 1024  # 32 MB offered; the host may hold 64 frames per stream
+    bound, total, pad = 64, 3_000, 16 * 1024  # 48 MB offered; the host may hold 64 frames per stream
     options = HostOptions(outbound_queue_size=bound, send_timeout=60)
     async with AgentRpcHost("127.0.0.1:0", options) as host:
         channels = [grpc.aio.insecure_channel(host.address, options=CHANNEL_OPTIONS) for _ in range(3)]
@@ -137,7 +137,9 @@ async def test_slow_subscriber_backpressures_the_publisher_and_queues_stay_bound
 
 
 async def test_a_subscriber_that_never_reads_is_cut_off_and_the_others_get_everything() -> None:
-    bound, total = 32, 4000
+    # 32 MB: more than HTTP/2 flow-control windows can absorb (they grow to ~10 MB here), so the
+    # host's queue for the stuck stream must fill and stay full.
+    bound, total, pad = 32, 2000, 16 * 1024
     options = HostOptions(outbound_queue_size=bound, send_timeout=0.5)
     async with AgentRpcHost("127.0.0.1:0", options) as host:
         channels = [grpc.aio.insecure_channel(host.address, options=CHANNEL_OPTIONS) for _ in range(3)]
@@ -150,7 +152,7 @@ async def test_a_subscriber_that_never_reads_is_cut_off_and_the_others_get_every
             await healthy.open()
             await publisher.open(read=False)
             progress = [0]
-            await asyncio.wait_for(publish_numbered(publisher, "cut", total, progress, 1024), 30)
+            await asyncio.wait_for(publish_numbered(publisher, "cut", total, progress, pad), 30)
             assert await drain_ids(healthy, total, timeout=30) == list(range(total))
             await wait_until(lambda: host.stats.slow_streams_closed == 1, timeout=5)
             # The stuck stream was ended with RESOURCE_EXHAUSTED and its agent type released.

@@ -92,3 +92,17 @@ def test_update_known_deviations_needs_a_reason_then_rewrites(host_address: str,
     assert "known_deviations rewritten" in done.stdout
     entries = {e["case"]: e["reason"] for e in yaml.safe_load(profile.read_text())["known_deviations"]}
     assert entries == {"control.echo-to-sender": "our host routes control messages by destination"}
+
+
+def test_agentrpc_conform_runs_the_installed_suite_from_anywhere(tmp_path: Path) -> None:
+    from conformance.command import pytest_arguments
+
+    args = pytest_arguments(["--case=registration.basic.ok"])
+    assert "--target=python" in args and "--rootdir" in args and args[0].endswith("conformance")
+    assert "--target=python" not in pytest_arguments(["--list-cases"])
+    listed = subprocess.run(
+        [sys.executable, "-m", "pyruntime.cli", "conform", "--list-cases"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert int(listed.stdout.strip().splitlines()[-1].split()[0]) >= 60

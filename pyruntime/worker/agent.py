@@ -139,11 +139,10 @@ def _collect_handlers(cls: type) -> tuple[HandlerSpec, ...]:
         for name, member in vars(klass).items():
             if name in seen:
                 continue
+            seen.add(name)  # an override without a decorator is no longer a handler
             mark = getattr(member, _HANDLER_ATTR, None)
-            if mark is None:
-                continue
-            seen.add(name)
-            specs.append(_spec_for(cls, name, member, mark))
+            if mark is not None:
+                specs.append(_spec_for(cls, name, member, mark))
     return tuple(specs)
 
 

@@ -153,3 +153,26 @@ async def test_subscribe_decorator_adds_type_subscriptions() -> None:
     assert any(isinstance(s, TypeSubscription) and s.topic_type == "notes" and s.agent_type == "echo" for s in subs)
     async with runtime:
         await runtime.publish_message(Note("hello"), TopicId("notes", "s1"))
+
+
+def test_overrides_follow_python_rules() -> None:
+    class Base(Agent):
+        @handler
+        async def on_left(self, message: Left, ctx: MessageContext) -> Answer:
+            return Answer(text="base")
+
+        @handler
+        async def on_right(self, message: Right, ctx: MessageContext) -> Answer:
+            return Answer(text="base")
+
+    class Child(Base):
+        @handler
+        async def on_left(self, message: Left, ctx: MessageContext) -> Answer:  # replaces the base handler
+            return Answer(text="child")
+
+        async def on_right(self, message: Right, ctx: MessageContext) -> Answer:  # type: ignore[override]
+            return Answer(text="plain method")  # not decorated: no longer a handler
+
+    assert [spec.func.__qualname__.split(".")[-2] for spec in Child._handler_specs] == ["Child"]
+    assert Child.handled_types() == (Left,)
+    assert set(Base.handled_types()) == {Left, Right}

@@ -35,6 +35,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--tls-cert", default=None, help="client certificate (PEM) for mutual TLS")
     group.addoption("--tls-key", default=None, help="client private key (PEM) for mutual TLS")
     group.addoption("--tls-server-name", default=None, help="override the TLS server name (authority)")
+    group.addoption("--bearer-token", default=None, help="send 'authorization: Bearer <token>' on every call (hosts that require a token)")
     group.addoption("--payload-format", default="both", choices=["json", "protobuf", "both"], help="payload-tagged cases to run (payload-agnostic cases always run)")
     group.addoption("--level", default="informational", choices=list(LEVELS), help="least important level to run (required < recommended < informational)")
     group.addoption("--case", action="append", default=[], help="run only this case id (repeatable)")
@@ -113,7 +114,7 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     config.stash[_SESSION_KEY] = ConformanceSession(
         target_spec=target,
-        options=TargetOptions(tls=tls),
+        options=TargetOptions(tls=tls, bearer_token=config.getoption("--bearer-token")),
         profile=profile,
         scenarios={s.id: s for s in cases},
         report_dir=report_dir,

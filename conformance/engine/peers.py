@@ -64,10 +64,12 @@ class Peer:
     channel: grpc.aio.Channel
     trace: Trace
     streams: dict[str, OpenStream] = field(default_factory=dict)
+    auth: tuple[tuple[str, str], ...] = ()  # e.g. authorization: Bearer ...
 
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:
-        return () if self.client_id is None else (("client-id", self.client_id),)
+        identity = () if self.client_id is None else (("client-id", self.client_id),)
+        return identity + self.auth
 
     @property
     def stub(self) -> agent_worker_pb2_grpc.AgentRpcStub:
@@ -167,4 +169,4 @@ class Peer:
 
 async def connect_peer(name: str, client_id: str | None, endpoint: Endpoint, trace: Trace) -> Peer:
     """A peer with its own channel (so streams of different peers never share a connection)."""
-    return Peer(name=name, client_id=client_id, channel=open_channel(endpoint), trace=trace)
+    return Peer(name=name, client_id=client_id, channel=open_channel(endpoint), trace=trace, auth=endpoint.auth_metadata())

@@ -21,6 +21,7 @@ class TargetOptions:
     """Options from the command line that some targets need."""
 
     tls: TlsSettings | None = None
+    bearer_token: str | None = None
 
 
 class UnknownTargetError(ValueError):
@@ -54,7 +55,7 @@ def resolve_target(spec: str, options: TargetOptions | None = None) -> Target:
     if sep and host and port.isdigit():
         from conformance.targets.external import ExternalTarget
 
-        return ExternalTarget(spec, options.tls)
+        return ExternalTarget(spec, options.tls, options.bearer_token)
     raise UnknownTargetError(
         f"unknown target {spec!r}: use python, autogen, dotnet, container:IMAGE, build:PATH or HOST:PORT"
     )

@@ -23,6 +23,11 @@ class Endpoint:
 
     address: str  # "127.0.0.1:PORT"
     tls: TlsSettings | None = None
+    bearer_token: str | None = None  # sent as "authorization: Bearer <token>" on every call
+
+    def auth_metadata(self) -> tuple[tuple[str, str], ...]:
+        """Call metadata that authenticates to the target (empty without a token)."""
+        return () if self.bearer_token is None else (("authorization", f"Bearer {self.bearer_token}"),)
 
 
 class TargetUnavailable(Exception):

@@ -11,8 +11,8 @@ class ExternalTarget(Target):
 
     name = "external"
 
-    def __init__(self, address: str, tls: TlsSettings | None = None) -> None:
-        self._endpoint = Endpoint(address=address, tls=tls)
+    def __init__(self, address: str, tls: TlsSettings | None = None, bearer_token: str | None = None) -> None:
+        self._endpoint = Endpoint(address=address, tls=tls, bearer_token=bearer_token)
 
     def start(self) -> Endpoint:
         wait_until_serving(self._endpoint, timeout=10.0)

@@ -17,7 +17,7 @@ async def _probe(endpoint: Endpoint, deadline: float) -> grpc.StatusCode | None:
     """One GetSubscriptions call; returns its status code (None = OK)."""
     async with open_channel(endpoint) as channel:
         stub = agent_worker_pb2_grpc.AgentRpcStub(channel)
-        metadata = (("client-id", f"readiness-{uuid.uuid4()}"),)
+        metadata = (("client-id", f"readiness-{uuid.uuid4()}"), *endpoint.auth_metadata())
         try:
             await stub.GetSubscriptions(
                 agent_worker_pb2.GetSubscriptionsRequest(),

@@ -98,14 +98,18 @@ class DeafHost(agent_worker_pb2_grpc.AgentRpcServicer):
 
 
 @contextlib.asynccontextmanager
-async def serving(servicer: agent_worker_pb2_grpc.AgentRpcServicer) -> AsyncIterator[Endpoint]:
+async def serving(
+    servicer: agent_worker_pb2_grpc.AgentRpcServicer, interceptors: tuple = (), bearer_token: str | None = None
+) -> AsyncIterator[Endpoint]:
     """Serve ``servicer`` on a free loopback port for the duration of the block."""
-    server = grpc.aio.server(options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)])
+    server = grpc.aio.server(
+        options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)], interceptors=list(interceptors) or None
+    )
     agent_worker_pb2_grpc.add_AgentRpcServicer_to_server(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:
-        yield Endpoint(address=f"127.0.0.1:{port}")
+        yield Endpoint(address=f"127.0.0.1:{port}", bearer_token=bearer_token)
     finally:
         if isinstance(servicer, DeafHost):
             servicer.forever.set()

@@ -174,3 +174,16 @@ async def test_rpc_waits_are_bounded_by_step_caps_against_a_silent_host(case_id:
         elapsed = time.monotonic() - started
     assert not outcome.passed
     assert elapsed < CASES[case_id].timeout + 1
+
+
+async def test_bearer_token_is_sent_on_every_unary_call_and_stream() -> None:
+    from pyruntime.security import BearerTokenInterceptor
+
+    case = CASES["rpc.self-call.round-trip"]  # unary calls and a data stream
+    guard = (BearerTokenInterceptor(["s3cret"]),)
+    async with serving(YesHost(), guard, bearer_token="s3cret") as endpoint:
+        with_token = await ScenarioRunner(endpoint, profile()).run(case)
+    async with serving(YesHost(), guard) as endpoint:
+        without = await ScenarioRunner(endpoint, profile()).run(case)
+    assert with_token.passed, with_token.failure
+    assert not without.passed and "UNAUTHENTICATED" in without.failure

@@ -53,6 +53,7 @@ class SubscriberTally:
     received: int = 0
     duplicated: int = 0
     out_of_order: int = 0
+    ends: int = 0  # end markers seen (one per publisher)
 
     @classmethod
     def new(cls, name: str, publishers: int, per_publisher: int) -> "SubscriberTally":

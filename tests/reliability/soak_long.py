@@ -1,7 +1,8 @@
 """The long soak: ``python -m tests.reliability.soak_long --events 100000``.
 
 Starts ``agentrpc host`` as a subprocess (so its memory is measured alone), pushes the
-events through it to 4 subscribers on 2 workers, and prints one result line plus JSON:
+events through it to 4 subscribers on 2 workers (raw gRPC clients, or with ``--runtime``
+GrpcWorkerRuntime agents), and prints one result line plus JSON:
 lost / duplicated / out-of-order counts, time, throughput and the host's RSS (sampled
 every 100 ms, and its kernel-reported peak VmHWM). Exits 0 only when nothing was lost,
 duplicated or reordered. ``--target HOST:PORT`` soaks a host that is already running
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import grpc
 
+from tests.reliability.runtime_soak import run_runtime_soak
 from tests.reliability.soak import SoakConfig, run_soak
 
 CHANNEL_OPTIONS = [("grpc.use_local_subchannel_pool", 1)]
@@ -68,7 +70,10 @@ async def soak(args: argparse.Namespace) -> dict[str, object]:
             events=args.events, publishers=args.publishers, payload_bytes=args.payload_bytes, timeout=args.timeout,
             slow_every=args.slow_every, slow_pause=args.slow_pause,
         )
-        result = await run_soak(lambda: grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS), config)
+        if args.runtime:
+            result = await run_runtime_soak(address, config)
+        else:
+            result = await run_soak(lambda: grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS), config)
         peak = read_status_kb(process.pid, "VmHWM") if process is not None else None
     finally:
         sampler.cancel()
@@ -86,6 +91,7 @@ async def soak(args: argparse.Namespace) -> dict[str, object]:
             "completed")},
         "seconds": round(result.seconds, 2),
         "events_per_second": round(result.events_per_second),
+        "clients": "GrpcWorkerRuntime" if args.runtime else "raw gRPC",
         "publishers": args.publishers,
         "slow_subscriber": f"pause {args.slow_pause}s every {args.slow_every} events" if args.slow_every else None,
         "payload_bytes": args.payload_bytes,
@@ -105,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slow-every", type=int, default=0,
                         help="make worker 0 a slow subscriber: pause after every N events (default: not slow)")
     parser.add_argument("--slow-pause", type=float, default=0.01, help="seconds of each slow pause (default %(default)s)")
+    parser.add_argument("--runtime", action="store_true",
+                        help="publish and subscribe with GrpcWorkerRuntime agents instead of raw gRPC clients")
     parser.add_argument("--target", help="HOST:PORT of a running host instead of starting one")
     parser.add_argument("--host-arg", action="append", help="extra argument for 'agentrpc host' (repeatable)")
     parser.add_argument("--json", type=Path, help="also write the result as JSON to this file")

@@ -12,6 +12,7 @@ import pytest
 
 from pyruntime.host import AgentRpcHost, HostOptions
 from tests.reliability.raw_worker import RawWorker, event_message, wait_until
+from tests.reliability.runtime_soak import run_runtime_soak
 from tests.reliability.soak import SoakConfig, run_soak
 
 pytestmark = pytest.mark.slow
@@ -51,6 +52,16 @@ async def test_soak_5k_events_to_4_subscribers_on_2_workers() -> None:
         assert host.stats.events_delivered == 2 * (5000 + 2)
         assert peak["depth"] <= bound
         assert host.stats.slow_streams_closed == 0
+
+
+async def test_soak_with_real_workers_2k_events_to_4_agents_on_2_workers() -> None:
+    async with AgentRpcHost("127.0.0.1:0") as host:
+        result = await run_runtime_soak(host.address, SoakConfig(events=2000, publishers=2, timeout=45))
+        assert result.completed, result.summary()
+        assert (result.lost, result.duplicated, result.out_of_order) == (0, 0, 0), result.summary()
+        assert result.delivered == 4 * 2000
+        # One copy per worker: the host sent 2 copies of each event (and of the two end markers).
+        assert host.stats.events_delivered == 2 * (2000 + 2)
 
 
 async def publish_numbered(publisher: RawWorker, topic: str, count: int, progress: list[int], pad: int) -> None:

@@ -27,7 +27,7 @@ async def expect_code(code: grpc.StatusCode, awaitable: object) -> str:
 
 
 async def delivered(worker: RawWorker, publisher: RawWorker, topic: str, event_id: str) -> bool:
-    """Publish one event and say whether ``worker`` got it (a later fence event bounds the wait)."""
+    """Publish one event and say whether ``worker`` got it as its next frame (within 2 s)."""
     await publisher.send(event_message(topic, "s", {}, event_id=event_id))
     try:
         message = await worker.next(timeout=2)

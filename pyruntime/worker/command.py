@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tls-ca", type=Path, help="PEM CA bundle: connect with TLS and trust these roots")
     parser.add_argument("--tls-cert", type=Path, help="PEM client certificate chain (mutual TLS)")
     parser.add_argument("--tls-key", type=Path, help="PEM client private key (mutual TLS)")
+    parser.add_argument("--auth-token-file", type=Path,
+                        help="file whose first token is sent as 'authorization: Bearer <token>' (use with TLS)")
     parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser
 
@@ -78,6 +80,14 @@ def _tls_from(args: argparse.Namespace) -> TlsSettings | None:
     )
 
 
+def _metadata_from(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
+    if args.auth_token_file is None:
+        return ()
+    from pyruntime.security.tokens import bearer_metadata, load_token_file
+
+    return bearer_metadata(load_token_file(args.auth_token_file)[0])
+
+
 async def run_worker(args: argparse.Namespace, factories: list[Callable[[Any], Any]]) -> int:
     runtime = GrpcWorkerRuntime(
         args.host,
@@ -85,6 +95,7 @@ async def run_worker(args: argparse.Namespace, factories: list[Callable[[Any], A
         rpc_timeout=args.rpc_timeout,
         connect_timeout=args.connect_timeout,
         tls=_tls_from(args),
+        metadata=_metadata_from(args),
     )
     for factory in factories:
         result = factory(runtime)
@@ -111,7 +122,8 @@ def main(argv: list[str]) -> int:
     )
     try:
         factories = [load_factory(spec) for spec in args.agents]
-    except FactorySpecError as exc:
+        _metadata_from(args)  # a bad token file is a usage error, reported before connecting
+    except (FactorySpecError, ValueError) as exc:
         print(f"agentrpc worker: {exc}", file=sys.stderr)
         return 2
     return asyncio.run(run_worker(args, factories))

@@ -96,10 +96,13 @@ class HostConnection:
         backoff: Backoff = Backoff(),
         control_channel: bool = True,
         channel_options: Sequence[tuple[str, Any]] = (),
+        extra_metadata: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.address = address
         self.client_id = client_id or str(uuid.uuid4())
-        self.metadata: tuple[tuple[str, str], ...] = ((CLIENT_ID_KEY, self.client_id),)
+        # Sent on every call: the identity, plus e.g. ``authorization: Bearer <token>``.
+        self.metadata: tuple[tuple[str, str], ...] = ((CLIENT_ID_KEY, self.client_id), *extra_metadata)
+        self.last_error: Optional[str] = None
         self._target, scheme_tls = split_host_address(address)
         self._tls = tls if tls is not None else (TlsSettings() if scheme_tls else None)
         self._listener = listener
@@ -147,9 +150,12 @@ class HostConnection:
             await asyncio.wait_for(self._connected.wait(), connect_timeout)
         except asyncio.TimeoutError:
             await self.close()
+            hint = (
+                f"last error: {self.last_error}" if self.last_error
+                else "is 'agentrpc host' (or another AgentRpc host) running there?"
+            )
             raise HostConnectionLost(
-                f"could not connect to the host at {self.address} within {connect_timeout:g} s; "
-                f"is 'agentrpc host' (or another AgentRpc host) running there?"
+                f"could not connect to the host at {self.address} within {connect_timeout:g} s; {hint}"
             ) from None
 
     async def close(self) -> None:
@@ -195,6 +201,7 @@ class HostConnection:
             except asyncio.CancelledError:
                 raise
             except grpc.aio.AioRpcError as error:
+                self.last_error = f"{error.code().name}: {error.details()}"
                 if error.code() == grpc.StatusCode.UNAVAILABLE:
                     log.debug("host connection attempt failed: %s", error.code())
                 else:

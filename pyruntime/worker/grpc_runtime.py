@@ -82,7 +82,9 @@ class GrpcWorkerRuntime(RuntimeBase):
     messages; ``payload_formats`` overrides it per message class or type name. ``"auto"``
     sends protobuf messages as protobuf and everything else as JSON; types that cannot use
     the chosen format use their own (dataclasses are always JSON). ``rpc_timeout`` is the
-    default for ``send_message``. The worker reconnects on its own when the host goes away.
+    default for ``send_message``. ``metadata`` is added to every call (for example
+    ``pyruntime.security.tokens.bearer_metadata(token)`` for a host that requires a token).
+    The worker reconnects on its own when the host goes away.
     """
 
     def __init__(
@@ -100,6 +102,7 @@ class GrpcWorkerRuntime(RuntimeBase):
         max_concurrent_handlers: int = 1024,
         control_channel: bool = True,
         channel_options: Sequence[tuple[str, Any]] = (),
+        metadata: Sequence[tuple[str, str]] = (),
     ) -> None:
         super().__init__(max_concurrent_handlers=max_concurrent_handlers)
         self.host_address = host_address
@@ -115,6 +118,7 @@ class GrpcWorkerRuntime(RuntimeBase):
             backoff=backoff,
             control_channel=control_channel,
             channel_options=channel_options,
+            extra_metadata=metadata,
         )
         self._control = StateControl(self._connection, self._save_local_state, self._load_local_state)
         self._pending: dict[str, asyncio.Future[pb.RpcResponse]] = {}
@@ -238,6 +242,10 @@ class GrpcWorkerRuntime(RuntimeBase):
     async def on_connected(self) -> None:
         # Replay under the lock, so a registration racing with a reconnect is sent exactly once.
         async with self._sync_lock:
+            if not self._directory.agent_types:
+                # Nothing to register would confirm that the host accepts us (a refused token,
+                # say): ask something harmless and read-only instead.
+                await self._unary("GetSubscriptions", pb.GetSubscriptionsRequest())
             for agent_type in self._directory.agent_types:
                 try:
                     await self._unary("RegisterAgent", pb.RegisterAgentTypeRequest(type=agent_type))

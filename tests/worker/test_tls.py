@@ -35,3 +35,20 @@ async def test_worker_over_mutual_tls(tmp_path: Path) -> None:
         no_cert = GrpcWorkerRuntime(address, tls=TlsSettings(root_certificates=pki.ca.cert.read_bytes()), connect_timeout=1)
         with pytest.raises(HostConnectionLost, match="could not connect"):
             await no_cert.start()
+
+
+async def test_worker_with_a_bearer_token(tmp_path: Path) -> None:
+    from pyruntime.security.tokens import BearerTokenInterceptor, bearer_metadata
+
+    options = HostOptions(interceptors=[BearerTokenInterceptor(("s3cret",))])
+    async with AgentRpcHost("127.0.0.1:0", options) as host:
+        address = f"127.0.0.1:{host.port}"
+        callee = GrpcWorkerRuntime(address, metadata=bearer_metadata("s3cret"), rpc_timeout=5)
+        await EchoAgent.register(callee, "alpha")
+        caller = GrpcWorkerRuntime(address, metadata=bearer_metadata("s3cret"), rpc_timeout=5)
+        caller.add_message_types(Ask, Answer)
+        async with callee, caller:
+            assert (await caller.send_message(Ask("auth"), AgentId("alpha", "k"))).text == "alpha/k:auth:anonymous"
+        intruder = GrpcWorkerRuntime(address, metadata=bearer_metadata("wrong"), connect_timeout=1)
+        with pytest.raises(HostConnectionLost, match="UNAUTHENTICATED"):
+            await intruder.start()

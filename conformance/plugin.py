@@ -119,6 +119,10 @@ def pytest_configure(config: pytest.Config) -> None:
         scenarios={s.id: s for s in cases},
         report_dir=report_dir,
         jobs=config.getoption("--conformance-jobs"),
+        rerun_options="".join(
+            f" {flag}={config.getoption(flag)}" for flag in ("--profile", "--tls-ca", "--tls-cert", "--tls-key", "--tls-server-name")
+            if config.getoption(flag)
+        ),
     )
 
 
@@ -175,7 +179,7 @@ def _record(session: ConformanceSession, verdict: Verdict) -> None:
 
 
 def _failure_text(session: ConformanceSession, case: Scenario, verdict: Verdict, outcome: Any) -> str:
-    rerun = f"pytest conformance --target={session.target_spec} --case={case.id}"
+    rerun = f"pytest conformance --target={session.target_spec}{session.rerun_options} --case={case.id}"
     parts = [
         f"{case.id} [{case.level}] {case.title}",
         f"  {verdict.detail}",

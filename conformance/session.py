@@ -27,6 +27,7 @@ class ConformanceSession:
     scenarios: dict[str, Scenario]
     report_dir: Path
     jobs: int = 8
+    rerun_options: str = ""  # options a rerun command must repeat (e.g. --profile=...)
     target: Target | None = None
     endpoint: Endpoint | None = None
     unavailable: str | None = None

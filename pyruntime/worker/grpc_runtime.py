@@ -24,7 +24,6 @@ from pyruntime.wire import (
     ANONYMOUS_SENDER,
     DATA_CONTENT_TYPE,
     DATA_SCHEMA,
-    JSON,
     MESSAGE_KIND,
     PROTOBUF,
     SENDER_KEY,
@@ -524,4 +523,4 @@ class GrpcWorkerRuntime(RuntimeBase):
             await self.load_agent_state_remote(agent_id, state)
 
 
-__all__ = ["GrpcWorkerRuntime", "JSON"]
+__all__ = ["GrpcWorkerRuntime"]

@@ -13,7 +13,7 @@ from pyruntime import AgentId, GrpcWorkerRuntime, PayloadError, RecipientNotFoun
 from pyruntime._proto import agent_worker_pb2 as pb
 from pyruntime._proto import cloudevent_pb2
 
-from .messages import Answer, Ask, Chain, EchoAgent, Fail, Note, Nothing, ProtoNote, Recorder, Unknown
+from .messages import Answer, Ask, Chain, EchoAgent, Fail, Note, ProtoNote, Recorder
 from .raw_peer import RawPeer
 
 

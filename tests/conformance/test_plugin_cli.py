@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,10 +17,10 @@ from conformance.targets import resolve_target
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_suite(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_suite(*args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "-q", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env,
     )
 
 
@@ -74,21 +76,30 @@ def test_failing_case_listed_as_deviation_is_green_and_unlisted_failure_shows_tr
     assert list(tmp_path.glob("junit-*.xml"))
 
 
+def small_data_dir(tmp_path: Path) -> Path:
+    """A data directory with just two scenarios (AGENTRPC_CONFORMANCE_DATA), so a complete run is quick."""
+    data = tmp_path / "data"
+    (data / "scenarios").mkdir(parents=True)
+    shutil.copytree(ROOT / "fixtures/schema", data / "schema")
+    for name in ("registration/basic.yaml", "control/echo.yaml"):
+        shutil.copy(ROOT / "fixtures/scenarios" / name, data / "scenarios" / name.replace("/", "-"))
+    return data
+
+
 def test_update_known_deviations_needs_a_reason_then_rewrites(host_address: str, tmp_path: Path) -> None:
+    env = {**os.environ, "AGENTRPC_CONFORMANCE_DATA": str(small_data_dir(tmp_path))}
     profile = write_profile(
         tmp_path / "p.yaml", {"control_routing": "echo_to_sender"},
         [{"case": "registration.basic.ok", "reason": "stale entry"}],
     )
     before = profile.read_text()
-    refused = run_suite(f"--target={host_address}", f"--profile={profile}", "--update-known-deviations", f"--report-dir={tmp_path}")
+    common = (f"--target={host_address}", f"--profile={profile}", "--update-known-deviations", f"--report-dir={tmp_path}")
+    refused = run_suite(*common, env=env)
     assert refused.returncode != 0 and "need --deviation-reason" in refused.stdout
     assert profile.read_text() == before
-    partial = run_suite(f"--target={host_address}", f"--profile={profile}", "--update-known-deviations", "--case=registration.basic.ok")
+    partial = run_suite(*common, "--case=registration.basic.ok", env=env)
     assert partial.returncode != 0 and "complete run" in partial.stderr
-    done = run_suite(
-        f"--target={host_address}", f"--profile={profile}", "--update-known-deviations",
-        "--deviation-reason=our host routes control messages by destination", f"--report-dir={tmp_path}",
-    )
+    done = run_suite(*common, "--deviation-reason=our host routes control messages by destination", env=env)
     assert "known_deviations rewritten" in done.stdout
     entries = {e["case"]: e["reason"] for e in yaml.safe_load(profile.read_text())["known_deviations"]}
     assert entries == {"control.echo-to-sender": "our host routes control messages by destination"}

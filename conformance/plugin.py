@@ -92,6 +92,8 @@ def pytest_configure(config: pytest.Config) -> None:
     target = config.getoption("--target", default=None)
     if target is None:
         return
+    if getattr(config.option, "numprocesses", None):
+        raise pytest.UsageError("the conformance suite runs its cases concurrently itself: use --conformance-jobs N, not -n")
     report_dir = Path(config.getoption("--report-dir")).resolve()
     report_dir.mkdir(parents=True, exist_ok=True)
     if not getattr(config.option, "xmlpath", None):

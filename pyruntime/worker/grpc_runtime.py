@@ -107,7 +107,7 @@ class GrpcWorkerRuntime(RuntimeBase):
         self.host_address = host_address
         self.codec = PayloadCodec(payload_format, payload_formats)
         self.rpc_timeout = rpc_timeout
-        self._connect_timeout = connect_timeout
+        self.connect_timeout = connect_timeout
         self._call_timeout = call_timeout
         self._connection = HostConnection(
             host_address,
@@ -151,7 +151,7 @@ class GrpcWorkerRuntime(RuntimeBase):
             return
         await super().start()
         try:
-            await self._connection.start(self._connect_timeout)
+            await self._connection.start(self.connect_timeout)
         except BaseException:
             await super().stop()
             raise

@@ -169,6 +169,7 @@ async def test_start_fails_clearly_without_a_host() -> None:
     # The same runtime can start later, once a host is there.
     port = int(worker.host_address.rpartition(":")[2])
     async with AgentRpcHost(f"127.0.0.1:{port}"):
+        worker.connect_timeout = 15  # generous: a loaded machine may take a while to connect
         await worker.start()
         assert worker.is_connected
         await worker.stop()

@@ -31,6 +31,6 @@ def main(argv: list[str]) -> int:
     try:
         import pytest
     except ImportError:
-        print("agentrpc conform needs pytest: pip install 'pytest>=8'", file=sys.stderr)
+        print("agentrpc conform needs pytest: pip install 'agentrpc-conformance[conform]'", file=sys.stderr)
         return 2
     return int(pytest.main(pytest_arguments(argv)))

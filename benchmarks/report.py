@@ -152,7 +152,8 @@ def markdown(meta: dict[str, Any], configs: list[BenchConfig], stacks: list[str]
     lines = [
         "# AgentRpc benchmark results",
         "",
-        f"Run {meta['started']} → {meta['finished']} UTC on {meta['machine']}; size `{meta['size']}`, "
+        f"Run {meta['started']} → {meta['finished']} UTC on {meta['machine']}, commit `{meta.get('commit', '?')}`; "
+        f"size `{meta['size']}`, "
         f"{meta['reps']} repetitions; every host/worker a separate process. "
         "Cells: throughput min / **median** / max (deliveries/s for pub/sub, calls/s for RPC). "
         f"Load average (1/5/15 min) at start {meta.get('loadavg_start')}, at end {meta.get('loadavg_end')}: "

@@ -42,7 +42,7 @@ def run_benchmark(
         raise ValueError(f"unknown stack(s) {unknown}; choose from {list(STACKS)}")
     meta = {"started": _now(), "size": size, "reps": reps, "machine": f"{platform.machine()} ×{_cpus()} CPU",
             "counts": {label: vars(c) for label, c in RUN_SIZES[size].items()},
-            "loadavg_start": _load()}
+            "loadavg_start": _load(), "commit": _commit()}
     cells: list[CellResult] = []
     audits: dict[str, list[dict[str, int]]] = {}
     context = spawn_context()
@@ -65,6 +65,21 @@ def run_benchmark(
     meta["seconds"] = round(time.monotonic() - t0, 1)
     meta["audits"] = audits
     return RunOutcome(meta, cells, audits)
+
+
+def _commit() -> str:
+    """The repository commit measured (``+dirty`` when the work tree has changes), or "" outside git."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    if head.returncode != 0:
+        return ""
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def _load() -> list[float]:

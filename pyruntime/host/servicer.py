@@ -94,9 +94,20 @@ class AgentRpcServicer:
         """Method handlers: raw bytes on the two streams, generated messages on unary calls."""
 
         def unary(fn: Callable[..., Any], request: Any, response: Any) -> grpc.RpcMethodHandler:
-            return grpc.unary_unary_rpc_method_handler(
-                fn, request_deserializer=request.FromString, response_serializer=response.SerializeToString
-            )
+            # The host parses unary bodies itself: gRPC's own deserializer would answer UNKNOWN and
+            # log a traceback per bad call (a cheap log flood); a bad body is the caller's error.
+            parse = request.FromString
+            name = request.DESCRIPTOR.full_name
+
+            async def decoded(body: bytes, context: grpc.aio.ServicerContext) -> Any:
+                try:
+                    message = parse(body)
+                except DecodeError:
+                    self.stats.frames_undecodable += 1
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"request is not a valid {name}")
+                return await fn(message, context)
+
+            return grpc.unary_unary_rpc_method_handler(decoded, response_serializer=response.SerializeToString)
 
         return grpc.method_handlers_generic_handler(
             SERVICE_NAME,

@@ -80,3 +80,26 @@ def test_unserializable_class_is_refused_clearly() -> None:
         SerializationRegistry().encode(Plain())
     with pytest.raises(SerializationError):
         SerializationRegistry().encode(Greeting("x"), PROTOBUF)
+
+
+@dataclass
+class Inner:
+    x: int
+
+
+@dataclass
+class Outer:
+    inner: Inner
+    items: list
+    mapping: dict
+
+
+def test_json_body_equals_asdict_also_for_nested_values() -> None:
+    import dataclasses
+    import json
+
+    registry = SerializationRegistry()
+    flat = Greeting("a", 1)
+    nested = Outer(Inner(2), [Inner(3), 4], {"k": Inner(5)})
+    for message in (flat, nested):
+        assert registry.encode(message).data == json.dumps(dataclasses.asdict(message)).encode()

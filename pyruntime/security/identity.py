@@ -18,6 +18,7 @@ to ``max_bindings`` (oldest forgotten first).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections import OrderedDict
 from typing import Any, AsyncIterator, Awaitable, Callable
@@ -111,8 +112,10 @@ class ClientIdGuard(grpc.aio.ServerInterceptor):
                 refusal = admit(context)
                 if refusal is not None:
                     await context.abort(grpc.StatusCode.PERMISSION_DENIED, refusal)
-                async for item in behavior(requests, context):
-                    yield item
+                # aclosing: when the call ends, the host's stream cleanup runs now, not at garbage collection.
+                async with contextlib.aclosing(behavior(requests, context)) as inner:
+                    async for item in inner:
+                        yield item
 
             return grpc.stream_stream_rpc_method_handler(guarded_stream, **kwargs)
         if not handler.request_streaming and not handler.response_streaming:

@@ -24,6 +24,7 @@ frame, which never reaches the host). The cost: every stream frame is parsed onc
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from typing import Any, AsyncIterator, Awaitable, Callable
 
@@ -34,6 +35,13 @@ from pyruntime._proto import agent_worker_pb2 as pb
 from pyruntime.security.identity import CLIENT_ID_KEY
 
 TenantOf = Callable[[grpc.aio.ServicerContext], "str | None"]
+
+_UNARY_REQUESTS: dict[str, Any] = {
+    "RegisterAgent": pb.RegisterAgentTypeRequest,
+    "AddSubscription": pb.AddSubscriptionRequest,
+    "RemoveSubscription": pb.RemoveSubscriptionRequest,
+    "GetSubscriptions": pb.GetSubscriptionsRequest,
+}
 
 
 def tenant_from_certificate(context: grpc.aio.ServicerContext) -> str | None:
@@ -160,16 +168,29 @@ class TenantNamespaceGuard(grpc.aio.ServerInterceptor):
         return tenant  # type: ignore[return-value]
 
     def _guard_unary(self, method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        request_type = _UNARY_REQUESTS.get(method)
+
         async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
             tenant = await self._tenant(context)
-            refusal = self.check_unary(method, tenant, request)
+            # The host may take unary bodies as raw bytes and parse them itself: judge a parsed copy
+            # and hand the original on (an undecodable body is the host's to refuse).
+            judged = request
+            if isinstance(request, bytes) and request_type is not None:
+                try:
+                    judged = request_type.FromString(request)
+                except DecodeError:
+                    return await behavior(request, context)
+            refusal = self.check_unary(method, tenant, judged)
             if refusal is not None:
                 await context.abort(grpc.StatusCode.PERMISSION_DENIED, refusal)
             response = await behavior(request, context)
             if method == "GetSubscriptions":
+                raw = isinstance(response, bytes)
+                listed = pb.GetSubscriptionsResponse.FromString(response) if raw else response
                 prefix = self.prefix(tenant)
-                own = [s for s in response.subscriptions if (_subscription_names(s) or ("", ""))[1].startswith(prefix)]
-                response = pb.GetSubscriptionsResponse(subscriptions=own)
+                own = [s for s in listed.subscriptions if (_subscription_names(s) or ("", ""))[1].startswith(prefix)]
+                filtered = pb.GetSubscriptionsResponse(subscriptions=own)
+                response = filtered.SerializeToString() if raw else filtered
             return response
 
         return guarded
@@ -198,7 +219,9 @@ class TenantNamespaceGuard(grpc.aio.ServerInterceptor):
 
         async def guarded(frames: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             tenant = await self._tenant(context)
-            async for item in behavior(checked(frames, context, tenant), context):
-                yield item
+            # aclosing: when the call ends, the host's stream cleanup runs now, not at garbage collection.
+            async with contextlib.aclosing(behavior(checked(frames, context, tenant), context)) as inner:
+                async for item in inner:
+                    yield item
 
         return guarded

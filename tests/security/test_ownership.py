@@ -16,7 +16,7 @@ import pytest
 from pyruntime.host import AgentRpcHost, HostOptions
 from pyruntime.security import BearerTokenInterceptor, ClientIdGuard, ClientTls, bearer_metadata, secure_channel
 from pyruntime.security.certs import TestPki, write_client_cert
-from tests.reliability.raw_worker import RawWorker, event_message, request_message, response_message
+from tests.reliability.raw_worker import RawWorker, event_message, request_message, response_message, wait_until
 
 
 async def expect_code(code: grpc.StatusCode, awaitable: object) -> str:
@@ -169,3 +169,7 @@ async def test_client_id_guard_with_per_worker_tokens() -> None:
         await expect_code(grpc.StatusCode.PERMISSION_DENIED, impostor.register("mine"))
         await owner.register("mine")  # the same principal again: harmless
         assert [c.client_id for c in host.routing.owners("mine")] == [owner.client_id]
+        # Through the guard's stream wrapper, the host still cleans up as soon as the stream ends.
+        await owner.open()
+        await owner.close()
+        await wait_until(lambda: host.routing.owners("mine") == (), timeout=2)

@@ -208,3 +208,31 @@ async def test_guarded_tenant_can_answer_its_own_rpcs(pki: TestPki) -> None:
         finally:
             await callee.close()
             await caller.close()
+
+
+# ----- the guard's checks on arbitrary frames never raise, and say no outside the name space ---------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(topic=st.text(max_size=20), target=st.text(max_size=20), destination=st.text(max_size=30),
+       raw=st.binary(max_size=64))
+def test_guard_checks_are_total_and_prefix_exact(topic: str, target: str, destination: str, raw: bytes) -> None:
+    guard = TenantNamespaceGuard(tenant_of=lambda context: "t")
+    event = pb.Message(cloudEvent={"type": topic})
+    assert (guard.check_data_frame("t", event) is None) == topic.startswith("t.")
+    request = pb.Message(request=pb.RpcRequest(target=pb.AgentId(type=target, key="k")))
+    assert (guard.check_data_frame("t", request) is None) == target.startswith("t.")
+    assert guard.check_data_frame("t", pb.Message()) is None
+    control = pb.ControlMessage(destination=destination)
+    verdict = guard.check_control_frame("t", control)
+    if destination.startswith("agentid="):
+        assert (verdict is None) == destination[len("agentid="):].partition("/")[0].startswith("t.")
+    elif destination.startswith("clientid="):
+        assert verdict is not None  # no client-id has been seen from tenant "t"
+    try:
+        parsed = pb.Message.FromString(raw)
+    except Exception:
+        return
+    guard.check_data_frame("t", parsed)  # whatever parses is judged without raising

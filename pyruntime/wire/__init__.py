@@ -22,8 +22,13 @@ from .cloudevent import (
     EventEnvelope,
     attribute_value,
     build_cloud_event,
+    decode_event_data,
+    event_data_bytes,
+    event_payload_type,
+    event_sender,
     read_cloud_event,
     set_attribute,
+    write_event_attributes,
 )
 from .cloudevents_json import TYPE_HINT_ATTRIBUTE, from_cloudevents_json, to_cloudevents_json
 from .content_types import JSON, PROTOBUF
@@ -45,7 +50,8 @@ __all__ = [
     "AgentRef", "EventEnvelope", "EncodedPayload", "SerializationRegistry", "MessageSerializer",
     "JsonDataclassSerializer", "JsonPydanticSerializer", "ProtobufAnySerializer", "ProtobufJsonSerializer",
     "WireError", "SerializationError", "CloudEventError", "InvalidSubscriptionError",
-    "attribute_value", "build_cloud_event", "read_cloud_event", "set_attribute",
+    "attribute_value", "build_cloud_event", "read_cloud_event", "set_attribute", "write_event_attributes",
+    "event_payload_type", "event_sender", "event_data_bytes", "decode_event_data",
     "to_cloudevents_json", "from_cloudevents_json",
     "subscription_to_proto", "subscription_from_proto", "agent_id_to_proto", "agent_ref_from_proto",
     "serializers_for", "type_name_of", "any_type_url",

@@ -12,15 +12,18 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from google.protobuf.message import DecodeError
 
 from pyruntime._proto import cloudevent_pb2
 
 from .content_types import ANY_TYPE_URL_PREFIX, JSON, PROTOBUF
-from .errors import CloudEventError
-from .registry import EncodedPayload
+from .errors import CloudEventError, SerializationError
+from .registry import EncodedPayload, SerializationRegistry
+
+if TYPE_CHECKING:
+    from pyruntime.model import AgentId
 
 CloudEvent = cloudevent_pb2.CloudEvent
 AttributeValue = cloudevent_pb2.CloudEvent.CloudEventAttributeValue
@@ -91,31 +94,39 @@ def string_attribute(event: CloudEvent, name: str) -> str | None:
     raise CloudEventError(f"attribute {name!r} must be a string, got {kind or 'no value'}")
 
 
-def build_cloud_event(
+def write_event_attributes(
+    event: CloudEvent,
     *,
-    topic_type: str,
-    topic_source: str,
-    payload: EncodedPayload,
-    sender: AgentRef | None = None,
-    message_id: str | None = None,
+    type_name: str,
+    content_type: str,
+    sender: "AgentRef | AgentId | None" = None,
     style: ProducerStyle = "python",
-) -> CloudEvent:
-    """A CloudEvent as AutoGen's Python (default) or .NET producer would write it."""
-    event = CloudEvent(
-        id=message_id or str(uuid.uuid4()),
-        source=topic_source,
-        type=topic_type,
-        spec_version=SPEC_VERSION if style == "python" else "",
-    )
+) -> None:
+    """Set ``spec_version`` and AutoGen's attributes as the chosen producer writes them (no id, topic or data)."""
+    event.spec_version = SPEC_VERSION if style == "python" else ""
     attrs = event.attributes
-    attrs[DATA_CONTENT_TYPE].ce_string = payload.content_type
-    attrs[DATA_SCHEMA].ce_string = payload.type_name
+    attrs[DATA_CONTENT_TYPE].ce_string = content_type
+    attrs[DATA_SCHEMA].ce_string = type_name
     if sender is None and style == "python":
         sender = ANONYMOUS_SENDER
     if sender is not None:
         attrs[SENDER_TYPE].ce_string = sender.type
         attrs[SENDER_KEY].ce_string = sender.key
     attrs[MESSAGE_KIND].ce_string = PUBLISH
+
+
+def build_cloud_event(
+    *,
+    topic_type: str,
+    topic_source: str,
+    payload: EncodedPayload,
+    sender: "AgentRef | AgentId | None" = None,
+    message_id: str | None = None,
+    style: ProducerStyle = "python",
+) -> CloudEvent:
+    """A CloudEvent as AutoGen's Python (default) or .NET producer would write it."""
+    event = CloudEvent(id=message_id or str(uuid.uuid4()), source=topic_source, type=topic_type)
+    write_event_attributes(event, type_name=payload.type_name, content_type=payload.content_type, sender=sender, style=style)
     if payload.content_type == PROTOBUF:
         try:
             event.proto_data.ParseFromString(payload.data)
@@ -126,39 +137,76 @@ def build_cloud_event(
     return event
 
 
-def read_cloud_event(event: CloudEvent) -> EventEnvelope:
-    """Extract routing facts and the encoded payload; raise :class:`CloudEventError` if AutoGen could not use it."""
-    data_kind = event.WhichOneof("data")
-    content_type = string_attribute(event, DATA_CONTENT_TYPE)
+def event_payload_type(event: CloudEvent) -> tuple[str, str]:
+    """The (type name, content type) of an event's data; :class:`CloudEventError` when they cannot be known.
+
+    Protobuf data (``proto_data``) names its own type in the Any, so the .NET producer's missing
+    or ignored attributes do not matter there; JSON needs both attributes.
+    """
     type_name = string_attribute(event, DATA_SCHEMA)
-    if data_kind == "proto_data":
-        # The Any says what it holds; the .NET producer's datacontenttype is not needed to decode it.
-        data = event.proto_data.SerializeToString()
-        content_type = PROTOBUF
+    if event.WhichOneof("data") == "proto_data":
         if not type_name:
             type_url = event.proto_data.type_url
             type_name = type_url[len(ANY_TYPE_URL_PREFIX):] if type_url.startswith(ANY_TYPE_URL_PREFIX) else type_url.rpartition("/")[2]
-    elif data_kind == "binary_data":
-        data = event.binary_data
-    elif data_kind == "text_data":
-        data = event.text_data.encode()
+        content_type: str | None = PROTOBUF
     else:
-        data = b""
+        content_type = string_attribute(event, DATA_CONTENT_TYPE)
     if not content_type:
         raise CloudEventError(
             f"event {event.id!r} on topic {event.type!r} has no {DATA_CONTENT_TYPE} attribute; set it to {JSON!r} or {PROTOBUF!r}"
         )
     if not type_name:
         raise CloudEventError(f"event {event.id!r} on topic {event.type!r} has no {DATA_SCHEMA} attribute naming the payload type")
+    return type_name, content_type
+
+
+def event_sender(event: CloudEvent) -> AgentRef | None:
+    """The sender attributes as written (``unknown/unknown`` included), or None when absent."""
     sender_type = string_attribute(event, SENDER_TYPE)
     sender_key = string_attribute(event, SENDER_KEY)
-    sender = AgentRef(sender_type, sender_key) if sender_type is not None and sender_key is not None else None
+    return AgentRef(sender_type, sender_key) if sender_type is not None and sender_key is not None else None
+
+
+def event_data_bytes(event: CloudEvent) -> bytes:
+    """The event's data as payload bytes (protobuf data as a serialized Any)."""
+    kind = event.WhichOneof("data")
+    if kind == "proto_data":
+        return event.proto_data.SerializeToString()
+    if kind == "binary_data":
+        return event.binary_data
+    if kind == "text_data":
+        return event.text_data.encode()
+    return b""
+
+
+def decode_event_data(registry: SerializationRegistry, event: CloudEvent, type_name: str, content_type: str) -> Any:
+    """Decode an event's data; protobuf data is unpacked from ``proto_data`` directly (no re-serialization)."""
+    if event.WhichOneof("data") == "proto_data":
+        cls = registry.python_type(type_name, PROTOBUF)
+        if cls is None:
+            raise SerializationError(
+                "unknown payload type: register it with the runtime (add_type)", type_name=type_name, content_type=PROTOBUF
+            )
+        message = cls()
+        try:
+            unpacked = event.proto_data.Unpack(message)
+        except (DecodeError, ValueError) as exc:
+            raise SerializationError(f"proto_data does not parse ({exc})", type_name=type_name, content_type=PROTOBUF) from None
+        if not unpacked:
+            raise SerializationError(f"proto_data holds {event.proto_data.type_url!r}", type_name=type_name, content_type=PROTOBUF)
+        return message
+    return registry.decode(EncodedPayload(type_name, content_type, event_data_bytes(event)))
+
+
+def read_cloud_event(event: CloudEvent) -> EventEnvelope:
+    """Extract routing facts and the encoded payload; raise :class:`CloudEventError` if AutoGen could not use it."""
+    type_name, content_type = event_payload_type(event)
     return EventEnvelope(
         id=event.id,
         topic_type=event.type,
         topic_source=event.source,
-        payload=EncodedPayload(type_name, content_type, data),
-        sender=sender,
+        payload=EncodedPayload(type_name, content_type, event_data_bytes(event)),
+        sender=event_sender(event),
         message_kind=string_attribute(event, MESSAGE_KIND),
         spec_version=event.spec_version,
         raw=event,

@@ -22,14 +22,14 @@ from pyruntime.model import AgentId, InvalidIdentifierError, Subscription, Topic
 
 from pyruntime.wire import (
     ANONYMOUS_SENDER,
-    DATA_CONTENT_TYPE,
-    DATA_SCHEMA,
-    MESSAGE_KIND,
     PROTOBUF,
-    SENDER_KEY,
-    SENDER_TYPE,
+    CloudEventError,
     SerializationError,
+    decode_event_data,
+    event_payload_type,
+    event_sender,
     subscription_to_proto,
+    write_event_attributes,
 )
 
 from .cancellation import CancellationToken
@@ -54,24 +54,10 @@ log = logging.getLogger("pyruntime.worker")
 # Error texts that mean "nobody hosts that agent type" (ours and our host's).
 _NOT_FOUND_PREFIXES = ("no agent type ", "no client has registered agent type ")
 
-ANONYMOUS = ANONYMOUS_SENDER.type
-
-
 def _error_for(text: str) -> Exception:
     if text.startswith(_NOT_FOUND_PREFIXES):
         return RecipientNotFound(text)
     return RpcError(text)
-
-
-def _string_attr(attrs: Any, name: str) -> Optional[str]:
-    if name in attrs:
-        value = attrs[name]
-        kind = value.WhichOneof("attr")
-        if kind == "ce_string":
-            return value.ce_string
-        if kind in ("ce_uri", "ce_uri_ref"):
-            return getattr(value, kind)
-    return None
 
 
 class GrpcWorkerRuntime(RuntimeBase):
@@ -304,16 +290,10 @@ class GrpcWorkerRuntime(RuntimeBase):
 
     # -- inbound events -------------------------------------------------------------------
     def _on_event(self, event: Any) -> None:
-        attrs = event.attributes
-        type_name = _string_attr(attrs, DATA_SCHEMA)
-        content_type = _string_attr(attrs, DATA_CONTENT_TYPE)
-        if event.WhichOneof("data") == "proto_data":
-            # .NET producers: the Any names the type; datacontenttype may be absent.
-            if not type_name:
-                type_name = event.proto_data.type_url.rpartition("/")[2]
-            content_type = "application/x-protobuf"
-        if not type_name or not content_type:
-            log.warning("event %s on topic %s dropped: no dataschema/datacontenttype", event.id, event.type)
+        try:
+            type_name, content_type = event_payload_type(event)
+        except CloudEventError as exc:
+            log.warning("event %s on topic %s dropped: %s", event.id, event.type, exc)
             return
         try:
             topic = TopicId(event.type, event.source)
@@ -321,15 +301,15 @@ class GrpcWorkerRuntime(RuntimeBase):
             log.warning("event %s dropped: invalid topic type %r", event.id, event.type)
             return
         try:
-            message = self.codec.decode_event_data(event, type_name, content_type)
+            message = decode_event_data(self.codec.registry, event, type_name, content_type)
         except SerializationError:
             log.warning("event %s on topic %s not decodable: type %s, content type %s", event.id, event.type, type_name, content_type)
             return
         sender: Optional[AgentId] = None
-        sender_type = _string_attr(attrs, SENDER_TYPE)
-        if sender_type is not None and sender_type != ANONYMOUS:
+        ref = event_sender(event)
+        if ref is not None and ref != ANONYMOUS_SENDER:
             try:
-                sender = AgentId(sender_type, _string_attr(attrs, SENDER_KEY) or "")
+                sender = AgentId(ref.type, ref.key)
             except InvalidIdentifierError:
                 sender = None
         self._deliver_event(message, topic, sender, event.id)
@@ -476,15 +456,7 @@ class GrpcWorkerRuntime(RuntimeBase):
     @staticmethod
     def _event_template(type_name: str, content_type: str, sender: Optional[AgentId]) -> pb.Message:
         frame = pb.Message()
-        event = frame.cloudEvent
-        event.spec_version = "1.0"
-        attrs = event.attributes
-        attrs[DATA_CONTENT_TYPE].ce_string = content_type
-        attrs[DATA_SCHEMA].ce_string = type_name
-        # AutoGen's Python worker always writes a sender, "unknown/unknown" when anonymous.
-        attrs[SENDER_TYPE].ce_string = sender.type if sender is not None else ANONYMOUS
-        attrs[SENDER_KEY].ce_string = sender.key if sender is not None else ANONYMOUS
-        attrs[MESSAGE_KIND].ce_string = "publish"
+        write_event_attributes(frame.cloudEvent, type_name=type_name, content_type=content_type, sender=sender)
         return frame
 
     # -- state ------------------------------------------------------------------------------

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Union
 
-from google.protobuf.message import DecodeError
-
-from pyruntime._proto import agent_worker_pb2, cloudevent_pb2
-from pyruntime.wire import JSON, PROTOBUF, EncodedPayload, SerializationError, SerializationRegistry, type_name_of
+from pyruntime._proto import agent_worker_pb2
+from pyruntime.wire import JSON, PROTOBUF, EncodedPayload, SerializationRegistry, type_name_of
 
 AUTO = "auto"
 PAYLOAD_FORMATS = {"auto": AUTO, "json": JSON, "protobuf": PROTOBUF, JSON: JSON, PROTOBUF: PROTOBUF}
@@ -84,35 +82,3 @@ class PayloadCodec:
 
     def decode_payload(self, payload: agent_worker_pb2.Payload) -> Any:
         return self.registry.decode(EncodedPayload(payload.data_type, payload.data_content_type, payload.data))
-
-    # -- events ---------------------------------------------------------------------------
-    def decode_event_data(self, event: cloudevent_pb2.CloudEvent, type_name: str, content_type: str) -> Any:
-        """Decode an event's data (JSON in binary_data or text_data, protobuf in proto_data)."""
-        kind = event.WhichOneof("data")
-        if kind == "proto_data":
-            cls = self.registry.python_type(type_name, PROTOBUF)
-            if cls is None:
-                raise SerializationError(
-                    "unknown payload type: register it with the runtime (add_message_types)",
-                    type_name=type_name,
-                    content_type=PROTOBUF,
-                )
-            message = cls()
-            try:
-                unpacked = event.proto_data.Unpack(message)
-            except (DecodeError, ValueError) as exc:
-                raise SerializationError(
-                    "proto_data does not parse: " + str(exc), type_name=type_name, content_type=PROTOBUF
-                ) from None
-            if not unpacked:
-                raise SerializationError(
-                    "proto_data holds " + event.proto_data.type_url, type_name=type_name, content_type=PROTOBUF
-                )
-            return message
-        if kind == "binary_data":
-            data = event.binary_data
-        elif kind == "text_data":
-            data = event.text_data.encode()
-        else:
-            data = b""
-        return self.registry.decode(EncodedPayload(type_name, content_type, data))

@@ -75,3 +75,21 @@ def test_attribute_of_wrong_kind_is_rejected() -> None:
     event.attributes["dataschema"].ce_integer = 3
     with pytest.raises(CloudEventError, match="must be a string"):
         read_cloud_event(event)
+
+
+def test_decode_event_data_unpacks_proto_data_and_reports_mismatches() -> None:
+    from pyruntime.wire import SerializationError, decode_event_data, event_payload_type
+
+    registry = SerializationRegistry()
+    registry.add_type(agent_worker_pb2.AgentId)
+    message = agent_worker_pb2.AgentId(type="a", key="b")
+    event = cloudevent_pb2.CloudEvent(id="1", type="T", source="s")
+    event.proto_data.Pack(message)
+    type_name, content_type = event_payload_type(event)
+    assert decode_event_data(registry, event, type_name, content_type) == message
+    with pytest.raises(SerializationError, match="holds"):
+        registry.add_type(agent_worker_pb2.Payload)
+        decode_event_data(registry, event, "agents.Payload", PROTOBUF)
+    json_event = build_cloud_event(topic_type="T", topic_source="s", payload=JSON_PAYLOAD)
+    with pytest.raises(SerializationError, match="unknown payload type"):
+        decode_event_data(registry, json_event, *event_payload_type(json_event))

@@ -57,10 +57,10 @@ def mtls_host(pki: TestPki) -> Iterator[str]:
             process.wait(5)
 
 
-def run_suite(address: str, tmp_path: Path, *tls_args: str) -> subprocess.CompletedProcess[str]:
+def run_suite(address: str, tmp_path: Path, *tls_args: str, cases: list[str] = CASES) -> subprocess.CompletedProcess[str]:
     command = [
         sys.executable, "-m", "pytest", "conformance", f"--target={address}", *tls_args,
-        *(arg for case in CASES for arg in ("--case", case)),
+        *(arg for case in cases for arg in ("--case", case)),
         "--report-dir", str(tmp_path / "reports"), "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
     ]
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=240)
@@ -82,14 +82,18 @@ def test_suite_passes_against_a_mutual_tls_host(mtls_host: str, pki: TestPki, tm
 def test_suite_with_a_bearer_token(pki: TestPki, tmp_path: Path) -> None:
     plugin = (REPO / "conformance" / "plugin.py").read_text()
     host_command = (REPO / "pyruntime" / "host" / "command.py").read_text()
-    if "--bearer-token" not in plugin or "--bearer-token-file" not in host_command:
-        pytest.skip("conformance --bearer-token / agentrpc host --bearer-token-file not wired yet (see security-patches.md)")
+    if "--bearer-token" not in plugin or "--auth-token-file" not in host_command:
+        pytest.skip("conformance --bearer-token / agentrpc host --auth-token-file not wired yet (see security-patches.md)")
     token_file = tmp_path / "token.txt"
     token_file.write_text("suite-token\n")
-    process, address = start_host("--bearer-token-file", str(token_file))
+    process, address = start_host("--auth-token-file", str(token_file))
     try:
         ok = run_suite(address, tmp_path, "--bearer-token", "suite-token")
         assert ok.returncode == 0, "\n".join(ok.stdout.splitlines()[-15:])
+        assert f"{len(CASES)} passed" in ok.stdout
+        # Without the token the same cases fail: the host really checks (and the suite really sends) it.
+        refused = run_suite(address, tmp_path, cases=["registration.basic.ok"])
+        assert refused.returncode != 0
     finally:
         process.terminate()
         process.wait(15)

@@ -45,3 +45,11 @@ class Memory(Agent):
 
     def load_state(self, state: Mapping[str, Any]) -> None:
         self.texts = list(state.get("texts", []))
+
+
+async def register_memory(runtime: Any) -> None:
+    """``agentrpc worker --agents tests.security.tenant_agents:register_memory``: a Memory agent on topic 'facts'."""
+    from pyruntime import TypeSubscription
+
+    await Memory.register(runtime, "memory")
+    await runtime.add_subscription(TypeSubscription(topic_type="facts", agent_type="memory"))

@@ -6,6 +6,7 @@ the suite runs in another subprocess with a small set of required cases, so this
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +98,54 @@ def test_suite_with_a_bearer_token(pki: TestPki, tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(15)
+
+
+def test_worker_command_over_mutual_tls_with_a_token(pki: TestPki, tmp_path: Path) -> None:
+    """``agentrpc host`` and ``agentrpc worker`` as processes, with mTLS and a token; a raw client calls the worker's agent."""
+    import asyncio
+
+    from pyruntime._proto import agent_worker_pb2 as pb
+    from pyruntime.security import ClientTls, bearer_metadata, secure_channel
+    from tests.reliability.raw_worker import RawWorker
+
+    token_file = tmp_path / "token.txt"
+    token_file.write_text("cli-token\n")
+    tls_args = ["--tls-cert", str(pki.server.cert), "--tls-key", str(pki.server.key), "--tls-client-ca", str(pki.ca.cert)]
+    host, address = start_host(*tls_args, "--auth-token-file", str(token_file))
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "pyruntime.cli", "worker", "--host", address,
+         "--agents", "tests.security.tenant_agents:register_memory",
+         "--tls-ca", str(pki.ca.cert), "--tls-cert", str(pki.client.cert), "--tls-key", str(pki.client.key),
+         "--auth-token-file", str(token_file)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True, cwd=REPO,
+    )
+    try:
+        assert worker.stdout is not None
+        line = worker.stdout.readline()
+        assert "worker connected" in line, line
+
+        async def call_memory() -> pb.RpcResponse:
+            tls = ClientTls(ca_cert=pki.ca.cert, client_cert=pki.client.cert, client_key=pki.client.key)
+            async with secure_channel(address, tls) as channel:
+                caller = RawWorker(channel, extra_metadata=bearer_metadata("cli-token"))
+                await caller.open()
+                try:
+                    await caller.send(pb.Message(request=pb.RpcRequest(
+                        request_id="cli-1", target=pb.AgentId(type="memory", key="k"),
+                        payload=pb.Payload(data_type="Recall", data_content_type="application/json", data=b"{}"),
+                    )))
+                    return await caller.next_response(timeout=10)
+                finally:
+                    await caller.close()
+
+        reply = asyncio.run(call_memory())
+        assert reply.error == "", reply.error
+        assert json.loads(reply.payload.data)["owner"] == "memory/k"
+    finally:
+        for process in (worker, host):
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)

@@ -1,7 +1,9 @@
-"""The conformance suite judges a host over mutual TLS: ``pytest conformance --target=HOST:PORT --tls-*``.
+"""Processes over TLS: the conformance suite judging a mutual-TLS host
+(``pytest conformance --target=HOST:PORT --tls-*``, also with ``--bearer-token``), and
+``agentrpc worker`` connecting to ``agentrpc host`` with mutual TLS and a token.
 
-The host is our ``agentrpc host`` in a subprocess with TLS and a required client certificate;
-the suite runs in another subprocess with a small set of required cases, so this stays fast.
+The host is our ``agentrpc host`` in a subprocess; the suite runs in another subprocess with a
+small set of required cases, so this stays fast.
 """
 
 from __future__ import annotations

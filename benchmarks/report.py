@@ -73,6 +73,8 @@ class Comparison:
     mixed_vs_autogen: Optional[float]
     p50_ours_vs_raw: Optional[float]  # latency ratio (<1 = ours faster), seq only
     p50_ours_vs_autogen: Optional[float]
+    cpu_autogen_vs_ours: Optional[float] = None  # total CPU per message, autogen ÷ ours (>1 = ours cheaper)
+    cpu_ours_vs_raw: Optional[float] = None  # total CPU per message, ours ÷ raw (<=1 = as cheap as raw)
 
 
 def compare(configs: list[BenchConfig], aggs: dict[tuple[str, str], Aggregate]) -> list[Comparison]:
@@ -84,6 +86,10 @@ def compare(configs: list[BenchConfig], aggs: dict[tuple[str, str], Aggregate]) 
         agg = aggs.get((stack, config))
         return agg.p50_ms if agg else None
 
+    def cpu(stack: str, config: str) -> Optional[float]:
+        agg = aggs.get((stack, config))
+        return agg.cpu_us.get("total") if agg else None
+
     rows = []
     for c in configs:
         seq = c.kind == SEQ
@@ -94,6 +100,8 @@ def compare(configs: list[BenchConfig], aggs: dict[tuple[str, str], Aggregate]) 
             _ratio(med(MIXED, c.name), med(AUTOGEN, c.name)),
             _ratio(p50(OURS, c.name), p50(RAW, c.name)) if seq else None,
             _ratio(p50(OURS, c.name), p50(AUTOGEN, c.name)) if seq else None,
+            _ratio(cpu(AUTOGEN, c.name), cpu(OURS, c.name)),
+            _ratio(cpu(OURS, c.name), cpu(RAW, c.name)),
         ))
     return rows
 
@@ -172,12 +180,18 @@ def markdown(meta: dict[str, Any], configs: list[BenchConfig], stacks: list[str]
         "",
         "## Ratios (medians)",
         "",
-        "| config | ours ÷ autogen | ours ÷ raw | our host + autogen workers ÷ autogen | seq p50 ours ÷ raw | seq p50 ours ÷ autogen |",
-        "|---|---|---|---|---|---|",
+        "Throughput ratios divide medians (> 1: ours faster); latency ratios divide p50s (< 1: ours faster); "
+        "CPU ratios divide the summed CPU per message of the three processes — steadier than throughput on a "
+        "shared box.",
+        "",
+        "| config | ours ÷ autogen | ours ÷ raw | our host + autogen workers ÷ autogen | seq p50 ours ÷ raw "
+        "| seq p50 ours ÷ autogen | CPU/msg autogen ÷ ours | CPU/msg ours ÷ raw |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in comparisons:
         lines.append(f"| {r.config} | {_fmt(r.ours_vs_autogen, 2)} | {_fmt(r.ours_vs_raw, 2)} | "
-                     f"{_fmt(r.mixed_vs_autogen, 2)} | {_fmt(r.p50_ours_vs_raw, 2)} | {_fmt(r.p50_ours_vs_autogen, 2)} |")
+                     f"{_fmt(r.mixed_vs_autogen, 2)} | {_fmt(r.p50_ours_vs_raw, 2)} | {_fmt(r.p50_ours_vs_autogen, 2)} | "
+                     f"{_fmt(r.cpu_autogen_vs_ours, 2)} | {_fmt(r.cpu_ours_vs_raw, 2)} |")
     lines += ["", "## Goals", "", "| goal | config | measured | target | met |", "|---|---|---|---|---|"]
     for g in goals:
         met = "n/a" if g.met is None else ("yes" if g.met else "**no**")

@@ -16,10 +16,13 @@ import asyncio
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import Callable
 
 import grpc
 
+from pyruntime.security import ClientTls, secure_channel
 from tests.reliability.runtime_soak import run_runtime_soak
 from tests.reliability.soak import SoakConfig, run_soak
 
@@ -50,11 +53,26 @@ def start_host(extra: list[str]) -> tuple[subprocess.Popen[str], str]:
     return process, line.split()[-1]
 
 
+def channel_factory(address: str, tls: ClientTls | None) -> Callable[[], grpc.aio.Channel]:
+    if tls is None:
+        return lambda: grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+    return lambda: secure_channel(address, tls, options=CHANNEL_OPTIONS)
+
+
 async def soak(args: argparse.Namespace) -> dict[str, object]:
     process = None
     address = args.target
+    tls: ClientTls | None = None
+    host_args = list(args.host_arg or [])
+    if args.mtls:
+        from pyruntime.security.certs import write_test_pki
+
+        pki = write_test_pki(tempfile.mkdtemp(prefix="agentrpc-soak-pki-"))
+        host_args += ["--tls-cert", str(pki.server.cert), "--tls-key", str(pki.server.key),
+                      "--tls-client-ca", str(pki.ca.cert)]
+        tls = ClientTls(ca_cert=pki.ca.cert, client_cert=pki.client.cert, client_key=pki.client.key)
     if address is None:
-        process, address = start_host(args.host_arg or [])
+        process, address = start_host(host_args)
     rss_samples: list[int] = []
 
     async def sample_rss() -> None:
@@ -71,9 +89,11 @@ async def soak(args: argparse.Namespace) -> dict[str, object]:
             slow_every=args.slow_every, slow_pause=args.slow_pause,
         )
         if args.runtime:
+            if tls is not None:
+                raise SystemExit("--runtime with --mtls is not supported by this script; use one of them")
             result = await run_runtime_soak(address, config)
         else:
-            result = await run_soak(lambda: grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS), config)
+            result = await run_soak(channel_factory(address, tls), config)
         peak = read_status_kb(process.pid, "VmHWM") if process is not None else None
     finally:
         sampler.cancel()
@@ -92,6 +112,7 @@ async def soak(args: argparse.Namespace) -> dict[str, object]:
         "seconds": round(result.seconds, 2),
         "events_per_second": round(result.events_per_second),
         "clients": "GrpcWorkerRuntime" if args.runtime else "raw gRPC",
+        "transport": "mutual TLS" if args.mtls else "plaintext",
         "publishers": args.publishers,
         "slow_subscriber": f"pause {args.slow_pause}s every {args.slow_every} events" if args.slow_every else None,
         "payload_bytes": args.payload_bytes,
@@ -113,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slow-pause", type=float, default=0.01, help="seconds of each slow pause (default %(default)s)")
     parser.add_argument("--runtime", action="store_true",
                         help="publish and subscribe with GrpcWorkerRuntime agents instead of raw gRPC clients")
+    parser.add_argument("--mtls", action="store_true",
+                        help="run the host with mutual TLS (a throw-away test PKI) and connect with client certificates")
     parser.add_argument("--target", help="HOST:PORT of a running host instead of starting one")
     parser.add_argument("--host-arg", action="append", help="extra argument for 'agentrpc host' (repeatable)")
     parser.add_argument("--json", type=Path, help="also write the result as JSON to this file")

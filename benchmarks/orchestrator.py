@@ -12,7 +12,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any, Callable, Optional
 
-from benchmarks.configs import CONC, CONCURRENCY, PUBSUB, SEQ, BenchConfig, Counts
+from benchmarks.configs import CONCURRENCY, PUBSUB, SEQ, BenchConfig, Counts
 from benchmarks.processes import STARTUP_TIMEOUT, host_main, worker_main
 from benchmarks.profiling import Profilers
 from benchmarks.recorder import topic_for

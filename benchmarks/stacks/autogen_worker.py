@@ -21,7 +21,6 @@ from benchmarks.stacks import GRPC_SIZE_OPTIONS
 
 JSON_CT = "application/json"
 PROTO_CT = "application/x-protobuf"
-PROTO_RPC_NOTE = "autogen 0.7.5 cannot send protobuf RPC; workaround serializer (proto bytes labelled JSON)"
 
 
 class ProtoBytesLabelledJson:

@@ -7,7 +7,7 @@ Server TLS/mTLS is configured on the host itself (``HostOptions.tls_cert``, ``tl
 """
 
 from pyruntime.security.identity import ClientIdGuard, principal_of
-from pyruntime.security.tenants import TenantNamespaceGuard, tenant_from_certificate
+from pyruntime.security.tenants import TenantNamespaceGuard, tenant_from_certificate, tenant_from_tokens
 from pyruntime.security.tls import ClientTls, TlsConfigError, peer_common_names, secure_channel
 from pyruntime.security.tokens import (
     AUTHORIZATION_KEY,
@@ -35,4 +35,5 @@ __all__ = [
     "principal_of",
     "secure_channel",
     "tenant_from_certificate",
+    "tenant_from_tokens",
 ]

@@ -5,7 +5,8 @@ the worker), and any client may subscribe its agent types to any topic, call any
 type and send control messages to anyone. So on a plain host, tenants that share it can
 read each other's events and agents. ``TenantNamespaceGuard`` makes the sharing safe
 for authenticated tenants: a tenant ``T`` (by default the common name of its client
-certificate, so use mutual TLS) may only use names that start with ``T.``::
+certificate, so use mutual TLS; or the bearer token, with ``tenant_from_tokens``) may only use
+names that start with ``T.``::
 
     HostOptions(tls_cert=..., tls_key=..., tls_client_ca=...,
                 interceptors=[ClientIdGuard(), TenantNamespaceGuard()])
@@ -26,13 +27,14 @@ from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
 
 import grpc
 from google.protobuf.message import DecodeError
 
 from pyruntime._proto import agent_worker_pb2 as pb
 from pyruntime.security.identity import CLIENT_ID_KEY
+from pyruntime.security.tokens import AUTHORIZATION_KEY, BEARER_PREFIX
 
 TenantOf = Callable[[grpc.aio.ServicerContext], "str | None"]
 
@@ -52,6 +54,24 @@ def tenant_from_certificate(context: grpc.aio.ServicerContext) -> str | None:
         return None
     name = names[0]
     return name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
+
+
+def tenant_from_tokens(tenants_by_token: Mapping[str, str]) -> TenantOf:
+    """A ``tenant_of`` for token-authenticated hosts: the bearer token presented names the tenant.
+
+    Install it behind a :class:`~pyruntime.security.tokens.BearerTokenInterceptor` that accepts
+    exactly these tokens (the guard only maps; the token check has already refused strangers).
+    """
+    by_value = {BEARER_PREFIX + token: tenant for token, tenant in tenants_by_token.items()}
+
+    def tenant_of(context: grpc.aio.ServicerContext) -> str | None:
+        for key, value in context.invocation_metadata() or ():
+            if key == AUTHORIZATION_KEY:
+                text = value if isinstance(value, str) else value.decode("utf-8", "replace")
+                return by_value.get(text)
+        return None
+
+    return tenant_of
 
 
 def _client_id_of(context: grpc.aio.ServicerContext) -> str | None:
@@ -171,6 +191,8 @@ class TenantNamespaceGuard(grpc.aio.ServerInterceptor):
         request_type = _UNARY_REQUESTS.get(method)
 
         async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            if _client_id_of(context) is None:
+                return await behavior(request, context)  # the host answers INVALID_ARGUMENT
             tenant = await self._tenant(context)
             # The host may take unary bodies as raw bytes and parse them itself: judge a parsed copy
             # and hand the original on (an undecodable body is the host's to refuse).
@@ -201,27 +223,54 @@ class TenantNamespaceGuard(grpc.aio.ServerInterceptor):
         parse: Callable[[bytes], Any],
         check: Callable[[str, Any], str | None],
     ) -> Callable[..., AsyncIterator[Any]]:
-        async def checked(frames: AsyncIterator[Any], context: grpc.aio.ServicerContext, tenant: str) -> AsyncIterator[Any]:
-            async for frame in frames:
-                try:
-                    message = parse(frame) if isinstance(frame, bytes) else frame
-                except DecodeError:
-                    yield frame  # the host refuses undecodable frames itself
-                    continue
-                refusal = check(tenant, message)
-                if refusal is not None:
-                    # Ending the request stream ends the host's reader; the call then closes
-                    # with this status once the host has flushed what it queued.
-                    context.set_code(grpc.StatusCode.PERMISSION_DENIED)
-                    context.set_details(refusal)
-                    return
-                yield frame
-
         async def guarded(frames: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            if _client_id_of(context) is None:
+                # The host refuses the stream with INVALID_ARGUMENT before reading a frame.
+                async with contextlib.aclosing(behavior(frames, context)) as inner:
+                    async for item in inner:
+                        yield item
+                return
             tenant = await self._tenant(context)
             # aclosing: when the call ends, the host's stream cleanup runs now, not at garbage collection.
-            async with contextlib.aclosing(behavior(checked(frames, context, tenant), context)) as inner:
+            checked = _CheckedFrames(frames, context, tenant, parse, check)
+            async with contextlib.aclosing(behavior(checked, context)) as inner:
                 async for item in inner:
                     yield item
 
         return guarded
+
+
+class _CheckedFrames:
+    """The request stream as the host reads it, minus everything from the first offending frame on.
+
+    A plain async iterator, not an async generator: the host reads it from its own reader task,
+    and an async generator there could be closed from the call's task while it is suspended.
+    """
+
+    __slots__ = ("_frames", "_context", "_tenant", "_parse", "_check")
+
+    def __init__(self, frames: Any, context: grpc.aio.ServicerContext, tenant: str,
+                 parse: Callable[[bytes], Any], check: Callable[[str, Any], "str | None"]) -> None:
+        self._frames = frames.__aiter__()
+        self._context = context
+        self._tenant = tenant
+        self._parse = parse
+        self._check = check
+
+    def __aiter__(self) -> "_CheckedFrames":
+        return self
+
+    async def __anext__(self) -> Any:
+        frame = await self._frames.__anext__()
+        try:
+            message = self._parse(frame) if isinstance(frame, bytes) else frame
+        except DecodeError:
+            return frame  # the host refuses undecodable frames itself
+        refusal = self._check(self._tenant, message)
+        if refusal is not None:
+            # Ending the request stream ends the host's reader; the call then closes with this
+            # status once the host has flushed what it queued.
+            self._context.set_code(grpc.StatusCode.PERMISSION_DENIED)
+            self._context.set_details(refusal)
+            raise StopAsyncIteration
+        return frame

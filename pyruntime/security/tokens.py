@@ -114,8 +114,9 @@ def bearer_client_interceptors(token: str) -> list[grpc.aio.ClientInterceptor]:
         grpc.aio.insecure_channel(address, interceptors=bearer_client_interceptors(token))
 
     One per call shape: grpc.aio files each interceptor under the first shape it implements.
-    For code that builds its calls' metadata itself, :func:`bearer_metadata` is cheaper
-    (an intercepted stream call adds a wrapper around the call).
+    For long-lived streams driven with ``write()``/``read()`` prefer :func:`bearer_metadata`:
+    it is cheaper, and grpc.aio's intercepted stream calls can leave internal tasks pending
+    (logged at exit) when the server ends such a call early.
     """
     return [cls(token) for cls in (_BearerUnaryUnary, _BearerUnaryStream, _BearerStreamUnary, _BearerStreamStream)]
 

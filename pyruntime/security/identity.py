@@ -25,6 +25,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 import grpc
 
+from pyruntime.security.tls import peer_common_names
 from pyruntime.security.tokens import AUTHORIZATION_KEY
 
 CLIENT_ID_KEY = "client-id"
@@ -32,10 +33,7 @@ CLIENT_ID_KEY = "client-id"
 
 def principal_of(context: grpc.aio.ServicerContext) -> str:
     """Who the caller proved to be: certificate CN(s) and a token digest; ``""`` when anonymous."""
-    parts: list[str] = []
-    auth = context.auth_context() or {}
-    for value in auth.get("x509_common_name", ()):
-        parts.append("cn:" + (value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)))
+    parts = ["cn:" + name for name in peer_common_names(context)]
     for key, value in context.invocation_metadata() or ():
         if key == AUTHORIZATION_KEY:
             raw = value.encode() if isinstance(value, str) else value
@@ -45,7 +43,8 @@ def principal_of(context: grpc.aio.ServicerContext) -> str:
     return "|".join(parts)
 
 
-def _client_id_of(context: grpc.aio.ServicerContext) -> str | None:
+def client_id_of(context: grpc.aio.ServicerContext) -> str | None:
+    """The call's ``client-id`` metadata value, if any."""
     for key, value in context.invocation_metadata() or ():
         if key == CLIENT_ID_KEY and value:
             return value if isinstance(value, str) else value.decode("utf-8", "replace")
@@ -70,7 +69,7 @@ class ClientIdGuard(grpc.aio.ServerInterceptor):
 
     def _admit(self, context: grpc.aio.ServicerContext) -> str | None:
         """None when the call may go on, else the refusal message."""
-        client_id = _client_id_of(context)
+        client_id = client_id_of(context)
         if client_id is None:
             return None  # the host itself answers INVALID_ARGUMENT
         principal = principal_of(context)

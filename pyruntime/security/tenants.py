@@ -33,7 +33,8 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from pyruntime._proto import agent_worker_pb2 as pb
-from pyruntime.security.identity import CLIENT_ID_KEY
+from pyruntime.security.identity import client_id_of
+from pyruntime.security.tls import peer_common_names
 from pyruntime.security.tokens import AUTHORIZATION_KEY, BEARER_PREFIX
 
 TenantOf = Callable[[grpc.aio.ServicerContext], "str | None"]
@@ -48,12 +49,8 @@ _UNARY_REQUESTS: dict[str, Any] = {
 
 def tenant_from_certificate(context: grpc.aio.ServicerContext) -> str | None:
     """The verified client certificate's (first) common name; None without mutual TLS."""
-    auth = context.auth_context() or {}
-    names = auth.get("x509_common_name") or ()
-    if not names:
-        return None
-    name = names[0]
-    return name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
+    names = peer_common_names(context)
+    return names[0] if names else None
 
 
 def tenant_from_tokens(tenants_by_token: Mapping[str, str]) -> TenantOf:
@@ -72,13 +69,6 @@ def tenant_from_tokens(tenants_by_token: Mapping[str, str]) -> TenantOf:
         return None
 
     return tenant_of
-
-
-def _client_id_of(context: grpc.aio.ServicerContext) -> str | None:
-    for key, value in context.invocation_metadata() or ():
-        if key == CLIENT_ID_KEY and value:
-            return value if isinstance(value, str) else value.decode("utf-8", "replace")
-    return None
 
 
 def _subscription_names(subscription: pb.Subscription) -> tuple[str, str] | None:
@@ -106,7 +96,7 @@ class TenantNamespaceGuard(grpc.aio.ServerInterceptor):
         return tenant + self._separator
 
     def _remember(self, context: grpc.aio.ServicerContext, tenant: str) -> None:
-        client_id = _client_id_of(context)
+        client_id = client_id_of(context)
         if client_id is not None and client_id not in self._client_tenants:
             self._client_tenants[client_id] = tenant
             if len(self._client_tenants) > self._max_clients:
@@ -191,7 +181,7 @@ class TenantNamespaceGuard(grpc.aio.ServerInterceptor):
         request_type = _UNARY_REQUESTS.get(method)
 
         async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            if _client_id_of(context) is None:
+            if client_id_of(context) is None:
                 return await behavior(request, context)  # the host answers INVALID_ARGUMENT
             tenant = await self._tenant(context)
             # The host may take unary bodies as raw bytes and parse them itself: judge a parsed copy
@@ -224,7 +214,7 @@ class TenantNamespaceGuard(grpc.aio.ServerInterceptor):
         check: Callable[[str, Any], str | None],
     ) -> Callable[..., AsyncIterator[Any]]:
         async def guarded(frames: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            if _client_id_of(context) is None:
+            if client_id_of(context) is None:
                 # The host refuses the stream with INVALID_ARGUMENT before reading a frame.
                 async with contextlib.aclosing(behavior(frames, context)) as inner:
                     async for item in inner:

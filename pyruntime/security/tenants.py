@@ -95,12 +95,20 @@ class TenantNamespaceGuard(grpc.aio.ServerInterceptor):
     def prefix(self, tenant: str) -> str:
         return tenant + self._separator
 
-    def _remember(self, context: grpc.aio.ServicerContext, tenant: str) -> None:
+    def _remember(self, context: grpc.aio.ServicerContext, tenant: str) -> str | None:
+        """Record which tenant uses the call's client-id; a refusal if another tenant already does."""
         client_id = client_id_of(context)
-        if client_id is not None and client_id not in self._client_tenants:
+        if client_id is None:
+            return None
+        known = self._client_tenants.get(client_id)
+        if known is None:
             self._client_tenants[client_id] = tenant
             if len(self._client_tenants) > self._max_clients:
                 self._client_tenants.popitem(last=False)
+            return None
+        if known != tenant:
+            return f"client-id {client_id[:120]!r} belongs to another tenant; each client must use its own client-id"
+        return None
 
     def _outside(self, tenant: str, what: str, name: str) -> str:
         return (
@@ -174,7 +182,10 @@ class TenantNamespaceGuard(grpc.aio.ServerInterceptor):
                 grpc.StatusCode.PERMISSION_DENIED,
                 "this host confines tenants to their name space: connect with a client certificate naming your tenant",
             )
-        self._remember(context, tenant)  # type: ignore[arg-type]
+        refusal = self._remember(context, tenant)  # type: ignore[arg-type]
+        if refusal is not None:
+            # Without this, a tenant that learned another tenant's client-id could replace its streams.
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, refusal)
         return tenant  # type: ignore[return-value]
 
     def _guard_unary(self, method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:

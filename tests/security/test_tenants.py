@@ -112,10 +112,10 @@ async def test_limit_a_plain_host_lets_a_client_subscribe_to_and_call_another_te
 
 
 # ----- with TenantNamespaceGuard and mutual TLS -----------------------------------------
-def tenant_options(pki: TestPki) -> HostOptions:
+def tenant_options(pki: TestPki, *, bind_client_ids: bool = True) -> HostOptions:
+    guards = [ClientIdGuard(), TenantNamespaceGuard()] if bind_client_ids else [TenantNamespaceGuard()]
     return HostOptions(
-        tls_cert=pki.server.cert, tls_key=pki.server.key, tls_client_ca=pki.ca.cert,
-        interceptors=[ClientIdGuard(), TenantNamespaceGuard()],
+        tls_cert=pki.server.cert, tls_key=pki.server.key, tls_client_ca=pki.ca.cert, interceptors=guards,
     )
 
 
@@ -140,9 +140,10 @@ async def expect_denied(awaitable: object) -> str:
     return caught.value.details() or ""
 
 
-async def test_guarded_host_keeps_each_tenant_in_its_name_space(pki: TestPki) -> None:
+@pytest.mark.parametrize("bind_client_ids", [True, False], ids=["with-ClientIdGuard", "tenant-guard-alone"])
+async def test_guarded_host_keeps_each_tenant_in_its_name_space(pki: TestPki, bind_client_ids: bool) -> None:
     tls_a, tls_b = tenant_tls(pki, "tenant-a"), tenant_tls(pki, "tenant-b")
-    async with AgentRpcHost("127.0.0.1:0", tenant_options(pki)) as host:
+    async with AgentRpcHost("127.0.0.1:0", tenant_options(pki, bind_client_ids=bind_client_ids)) as host:
         # Tenant a runs a real worker and uses it normally: everything inside "tenant-a." works.
         worker_a = GrpcWorkerRuntime(host.address, tls=worker_tls(tls_a), rpc_timeout=5)
         await Memory.register(worker_a, "tenant-a.memory")
@@ -180,6 +181,9 @@ async def test_guarded_host_keeps_each_tenant_in_its_name_space(pki: TestPki) ->
             control_b = RawWorker(chan_b).stub.OpenControlChannel(metadata=(("client-id", "tenant-b-ctl"),))
             await control_b.write(pb.ControlMessage(rpc_id="x", destination="agentid=tenant-a.memory/tenant-a"))
             assert await asyncio.wait_for(control_b.code(), 5) == grpc.StatusCode.PERMISSION_DENIED
+            # ... and so does reusing one of tenant a's client-ids (its stream is not replaced).
+            impostor = RawWorker(chan_b, client_id=worker_a.client_id)
+            assert "belongs to another" in await expect_denied(impostor.register("tenant-b.other"))
             assert await recall(client_a, AgentId("tenant-a.memory", "tenant-a"), 1) == ["secret"]  # untouched
             await nosy.close()
             await publisher_b.close()

@@ -27,6 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--auth-token-file",
                         help="file of accepted bearer tokens, one per line: every call must send "
                              "'authorization: Bearer <token>' (use with TLS)")
+    parser.add_argument("--bind-client-ids", action="store_true",
+                        help="bind each client-id to the certificate or token that first used it (needs mTLS or tokens)")
+    parser.add_argument("--tenant-namespaces", action="store_true",
+                        help="mutual TLS only: a client certificate's CN names a tenant confined to names '<CN>.*'")
     parser.add_argument("--max-message-bytes", type=int, default=HostOptions.max_message_bytes,
                         help="largest message the host forwards (default %(default)s)")
     parser.add_argument("--rpc-timeout", type=float, default=HostOptions.rpc_timeout,
@@ -76,6 +80,16 @@ def main(argv: list[str]) -> int:
                 interceptors.append(BearerTokenInterceptor(load_token_file(args.auth_token_file)))
             except TokenFileError as error:
                 raise HostConfigError(str(error)) from error
+        if args.bind_client_ids:
+            from pyruntime.security import ClientIdGuard
+
+            interceptors.append(ClientIdGuard())
+        if args.tenant_namespaces:
+            if not args.tls_client_ca:
+                raise HostConfigError("--tenant-namespaces needs mutual TLS (--tls-client-ca): tenants are named by their certificates")
+            from pyruntime.security import TenantNamespaceGuard
+
+            interceptors.append(TenantNamespaceGuard())
         options = HostOptions(
             max_message_bytes=args.max_message_bytes,
             rpc_timeout=args.rpc_timeout,

@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tls-ca", type=Path, help="PEM CA bundle: connect with TLS and trust these roots")
     parser.add_argument("--tls-cert", type=Path, help="PEM client certificate chain (mutual TLS)")
     parser.add_argument("--tls-key", type=Path, help="PEM client private key (mutual TLS)")
+    parser.add_argument("--tls-server-name", help="check the host's certificate against this name instead of the address")
     parser.add_argument("--auth-token-file", type=Path,
                         help="file whose first token is sent as 'authorization: Bearer <token>' (use with TLS)")
     parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -71,12 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _tls_from(args: argparse.Namespace) -> TlsSettings | None:
-    if not (args.tls_ca or args.tls_cert or args.tls_key):
+    if not (args.tls_ca or args.tls_cert or args.tls_key or args.tls_server_name):
         return None
     return TlsSettings(
         root_certificates=args.tls_ca.read_bytes() if args.tls_ca else None,
         certificate_chain=args.tls_cert.read_bytes() if args.tls_cert else None,
         private_key=args.tls_key.read_bytes() if args.tls_key else None,
+        server_name_override=args.tls_server_name,
     )
 
 

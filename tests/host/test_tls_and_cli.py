@@ -197,6 +197,40 @@ async def test_cli_auth_token_file_requires_the_bearer_token(tmp_path, peers) ->
             await process.wait()
 
 
+async def test_cli_bind_client_ids_refuses_a_second_principal_on_a_bound_client_id(tmp_path, peers) -> None:
+    token_file = tmp_path / "tokens.txt"
+    token_file.write_text("alice-token\nbob-token\n")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pyruntime.cli", "host", "--address", "127.0.0.1:0",
+        "--auth-token-file", str(token_file), "--bind-client-ids", "--log-level", "WARNING",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, cwd=ROOT,
+    )
+    try:
+        address = (await _read_line(process.stdout)).split()[-1]  # type: ignore[arg-type]
+        alice = peers(address, "shared-id")
+        alice.metadata.append(("authorization", "Bearer alice-token"))
+        await alice.register("AliceType")
+        bob = peers(address, "shared-id")
+        bob.metadata.append(("authorization", "Bearer bob-token"))
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await bob.subscriptions()
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 20) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+def test_cli_tenant_namespaces_needs_mutual_tls() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pyruntime.cli", "host", "--address", "127.0.0.1:0", "--tenant-namespaces"],
+        capture_output=True, text=True, timeout=WAIT * 4, cwd=ROOT,
+    )
+    assert result.returncode == 2 and "--tls-client-ca" in result.stderr
+
+
 def test_cli_missing_token_file_exits_2(tmp_path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pyruntime.cli", "host", "--address", "127.0.0.1:0",

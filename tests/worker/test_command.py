@@ -48,3 +48,15 @@ def test_worker_with_a_bad_factory_exits_2() -> None:
         capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 2 and "module:factory" in result.stderr
+
+
+def test_tls_flags_build_settings_with_the_server_name_override(tmp_path) -> None:
+    from pyruntime.worker.command import _tls_from, build_parser
+
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(b"-----BEGIN CERTIFICATE-----\n")
+    args = build_parser().parse_args(["--host", "127.0.0.1:1", "--agents", "m:f", "--tls-ca", str(ca), "--tls-server-name", "localhost"])
+    settings = _tls_from(args)
+    assert settings is not None
+    assert settings.root_certificates == ca.read_bytes() and settings.server_name_override == "localhost"
+    assert _tls_from(build_parser().parse_args(["--host", "127.0.0.1:1", "--agents", "m:f"])) is None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -235,7 +235,7 @@ class AgentRpcServicer:
         self._streams.add(stream)
         logger.info("data stream opened client=%s peer=%s", client_id, context.peer(), extra={"client": client_id})
         reader = stream.reader = asyncio.create_task(
-            self._read_data(stream, request_iterator), name=f"agentrpc-read-{client_id}"
+            self._read_frames(stream, request_iterator, self._on_data_frame), name=f"agentrpc-read-{client_id}"
         )
         # aclosing: the inner generator's cleanup must run when this call ends, not at GC time.
         async with contextlib.aclosing(self._drain(stream, reader, context)) as frames:
@@ -312,19 +312,20 @@ class AgentRpcServicer:
             )
         self.pending.forget_caller(stream)
 
-    async def _read_data(self, stream: Stream, frames: AsyncIterator[bytes]) -> None:
-        """The per-stream read loop: one frame at a time, each handled on its own."""
-        on_frame = self._on_data_frame
+    async def _read_frames(
+        self, stream: Stream, frames: AsyncIterator[bytes], on_frame: Callable[[Stream, bytes], Awaitable[None]]
+    ) -> None:
+        """The per-stream read loop (data and control alike): one frame at a time, each handled on its own."""
         try:
             async for frame in frames:
                 try:
                     await on_frame(stream, frame)
                 except Exception:  # a host bug must cost one frame, never the stream
-                    logger.exception("frame handling failed client=%s size=%d", stream.client_id, len(frame))
+                    logger.exception("%s frame handling failed client=%s size=%d", stream.kind, stream.client_id, len(frame))
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the call ended under us (client cancel, transport error)
-            logger.debug("data stream read ended client=%s error=%s", stream.client_id, type(error).__name__)
+            logger.debug("%s stream read ended client=%s error=%s", stream.kind, stream.client_id, type(error).__name__)
         finally:
             # The client finished sending: flush what is queued for it, then end the call.
             stream.outbox.close()
@@ -492,26 +493,12 @@ class AgentRpcServicer:
             self._close_stream(previous, "ABORTED", "this stream was replaced by a newer OpenControlChannel with the same client-id")  # type: ignore[arg-type]
         self._streams.add(stream)
         reader = stream.reader = asyncio.create_task(
-            self._read_control(stream, request_iterator), name=f"agentrpc-ctl-{client_id}"
+            self._read_frames(stream, request_iterator, self._on_control_frame), name=f"agentrpc-ctl-{client_id}"
         )
         # aclosing: the inner generator's cleanup must run when this call ends, not at GC time.
         async with contextlib.aclosing(self._drain(stream, reader, context)) as frames:
             async for frame in frames:
                 yield frame
-
-    async def _read_control(self, stream: Stream, frames: AsyncIterator[bytes]) -> None:
-        try:
-            async for frame in frames:
-                try:
-                    await self._on_control_frame(stream, frame)
-                except Exception:  # a host bug must cost one frame, never the stream
-                    logger.exception("control frame handling failed client=%s size=%d", stream.client_id, len(frame))
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # the call ended under us (client cancel, transport error)
-            logger.debug("control stream read ended client=%s error=%s", stream.client_id, type(error).__name__)
-        finally:
-            stream.outbox.close()
 
     async def _on_control_frame(self, stream: Stream, frame: bytes) -> None:
         """Route one ControlMessage by its destination, forwarding the received bytes unchanged."""

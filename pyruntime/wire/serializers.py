@@ -106,16 +106,20 @@ class JsonPydanticSerializer:
             raise _decode_error(self, str(exc).splitlines()[0]) from None
 
 
-class ProtobufAnySerializer:
-    """A protobuf message packed into ``google.protobuf.Any``, serialized."""
-
-    content_type = PROTOBUF
+class _ProtobufSerializer:
+    """What both protobuf serializers share: the class check and the type name."""
 
     def __init__(self, cls: type) -> None:
         if not (isinstance(cls, type) and issubclass(cls, ProtoMessage)):
             raise TypeError(f"{cls!r} is not a protobuf message class")
         self.python_type = cls
         self.type_name = type_name_of(cls)
+
+
+class ProtobufAnySerializer(_ProtobufSerializer):
+    """A protobuf message packed into ``google.protobuf.Any``, serialized."""
+
+    content_type = PROTOBUF
 
     def serialize(self, message: Any) -> bytes:
         packed = any_pb2.Any()
@@ -138,16 +142,10 @@ class ProtobufAnySerializer:
         return message
 
 
-class ProtobufJsonSerializer:
+class ProtobufJsonSerializer(_ProtobufSerializer):
     """A protobuf message in its canonical proto3 JSON form, for peers that only speak JSON."""
 
     content_type = JSON
-
-    def __init__(self, cls: type) -> None:
-        if not (isinstance(cls, type) and issubclass(cls, ProtoMessage)):
-            raise TypeError(f"{cls!r} is not a protobuf message class")
-        self.python_type = cls
-        self.type_name = type_name_of(cls)
 
     def serialize(self, message: Any) -> bytes:
         return json_format.MessageToJson(message, indent=None).encode()

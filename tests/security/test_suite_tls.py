@@ -83,10 +83,6 @@ def test_suite_passes_against_a_mutual_tls_host(mtls_host: str, pki: TestPki, tm
 
 
 def test_suite_with_a_bearer_token(pki: TestPki, tmp_path: Path) -> None:
-    plugin = (REPO / "conformance" / "plugin.py").read_text()
-    host_command = (REPO / "pyruntime" / "host" / "command.py").read_text()
-    if "--bearer-token" not in plugin or "--auth-token-file" not in host_command:
-        pytest.skip("conformance --bearer-token / agentrpc host --auth-token-file not wired yet (see security-patches.md)")
     token_file = tmp_path / "token.txt"
     token_file.write_text("suite-token\n")
     process, address = start_host("--auth-token-file", str(token_file))

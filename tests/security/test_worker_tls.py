@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 
 import pytest
 
@@ -76,11 +75,9 @@ async def test_worker_without_a_valid_certificate_cannot_start(pki: TestPki, who
 
 
 async def test_worker_with_a_bearer_token() -> None:
-    if "metadata" not in inspect.signature(GrpcWorkerRuntime).parameters:
-        pytest.skip("GrpcWorkerRuntime has no metadata= option yet (see security-patches.md)")
     options = HostOptions(interceptors=[BearerTokenInterceptor(["worker-token"])])
     async with AgentRpcHost("127.0.0.1:0", options) as host:
-        good = GrpcWorkerRuntime(host.address, metadata=bearer_metadata("worker-token"), rpc_timeout=5)  # type: ignore[call-arg]
+        good = GrpcWorkerRuntime(host.address, metadata=bearer_metadata("worker-token"), rpc_timeout=5)
         await Memory.register(good, "memory")
         async with good:
             await wait_until(lambda: host.routing.owners("memory") != (), timeout=5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import json
 import logging
 import signal
@@ -20,7 +21,7 @@ from .subscriptions import SubscriptionTable
 log = logging.getLogger("pyruntime.worker")
 
 
-class RuntimeBase:
+class RuntimeBase(abc.ABC):
     """Shared machinery; subclasses add the transport (none for ``LocalRuntime``, gRPC otherwise)."""
 
     def __init__(self, *, max_concurrent_handlers: int = 1024) -> None:
@@ -82,6 +83,7 @@ class RuntimeBase:
                 *expected_class.handled_types(), *expected_class.reply_types(), *expected_class.message_types
             )
 
+    @abc.abstractmethod
     async def register_factory(
         self, agent_type: str, factory: AgentFactory, *, expected_class: Optional[type] = None
     ) -> str:
@@ -91,13 +93,14 @@ class RuntimeBase:
         workers do). Pass ``expected_class`` so message types are known before the first
         agent exists (``Agent.register`` does).
         """
-        raise NotImplementedError
 
+    @abc.abstractmethod
     async def add_subscription(self, subscription: Subscription) -> None:
-        raise NotImplementedError
+        """Route topics matching ``subscription`` to its agent type."""
 
+    @abc.abstractmethod
     async def remove_subscription(self, subscription_id: str) -> None:
-        raise NotImplementedError
+        """Stop routing for the subscription with this id."""
 
     def subscriptions(self) -> list[Subscription]:
         """This runtime's own subscriptions."""

@@ -24,6 +24,7 @@ import os
 import subprocess
 import sys
 import venv
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -91,27 +92,52 @@ def cmd_test(args: list[str]) -> int:
     python = ensure_env(MAIN_VENV)
     latest = ensure_env(LATEST_VENV)
     REPORTS.mkdir(exist_ok=True)
-    steps: list[tuple[str, Path, list[str]]] = [
+    # (title, interpreter, pytest arguments, JUnit file). The conformance steps use the file names
+    # the suite's plugin chooses by itself, so reports/ looks the same as after `pytest conformance`.
+    steps: list[tuple[str, Path, list[str], Path]] = [
         ("unit and integration tests (grpcio 1.70 / protobuf 5.29, with autogen-ext 0.7.5)",
-         python, ["tests", "-n", "2", "-q", *args]),
+         python, ["tests", "-n", "2", "-q", *args], REPORTS / "junit-tests.xml"),
         ("conformance suite against the bundled Python host",
-         python, ["conformance", "--target=python", "-q", "-p", "no:cacheprovider"]),
+         python, ["conformance", "--target=python", "-q", "-p", "no:cacheprovider"], REPORTS / "junit-python.xml"),
         ("conformance suite against autogen-ext's host",
-         python, ["conformance", "--target=autogen", "-q", "-p", "no:cacheprovider"]),
+         python, ["conformance", "--target=autogen", "-q", "-p", "no:cacheprovider"], REPORTS / "junit-autogen.xml"),
         ("tests that need no autogen-ext, on the newest grpcio/protobuf",
-         latest, ["tests", "-n", "2", "-q", "-m", "not autogen", *args]),
+         latest, ["tests", "-n", "2", "-q", "-m", "not autogen", *args], REPORTS / "junit-tests-latest.xml"),
     ]
     failed = []
-    for title, interpreter, pytest_args in steps:
+    totals = {"passed": 0, "failed": 0, "skipped": 0}
+    for title, interpreter, pytest_args, junit in steps:
         print(f"\n[dev] === {title} ===", flush=True)
-        if _pytest(interpreter, pytest_args) != 0:
+        junit.unlink(missing_ok=True)
+        counts = _junit_counts(junit) if _pytest(interpreter, [*pytest_args, f"--junitxml={junit}"]) == 0 else None
+        if counts is None:
             failed.append(title)
+            counts = _junit_counts(junit)
+            # A step can fail outside any test (no report, a stale known deviation, no tests collected):
+            # it counts as one failure, so the closing line is never greener than the exit code.
+            counts["failed"] = max(counts.get("failed", 0), 1)
+        for key, count in counts.items():
+            totals[key] += count
     print()
     if failed:
         print("[dev] FAILED: " + "; ".join(failed))
-        return 1
-    print(f"[dev] all {len(steps)} test steps passed")
-    return 0
+    else:
+        print(f"[dev] all {len(steps)} test steps passed")
+    # One plain closing line over all steps, the line CI reads.
+    print(f"total: {totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped")
+    return 1 if failed else 0
+
+
+def _junit_counts(path: Path) -> dict[str, int]:
+    """passed/failed/skipped from a pytest JUnit XML file (pytest writes xfails, i.e. known deviations, as skipped)."""
+    if not path.exists():
+        return {"passed": 0, "failed": 0, "skipped": 0}
+    root = ElementTree.parse(path).getroot()
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    tests = sum(int(s.get("tests", 0)) for s in suites)
+    failed = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+    skipped = sum(int(s.get("skipped", 0)) for s in suites)
+    return {"passed": tests - failed - skipped, "failed": failed, "skipped": skipped}
 
 
 def cmd_setup(_args: list[str]) -> int:

@@ -91,16 +91,4 @@ async def run_runtime_soak(address: str, config: SoakConfig) -> SoakResult:
     finally:
         for runtime in reversed(started_runtimes):
             await runtime.stop()
-    expected = events * len(tallies)
-    delivered = sum(t.received for t in tallies)
-    return SoakResult(
-        events=events,
-        subscribers=len(tallies),
-        expected_deliveries=expected,
-        delivered=delivered,
-        lost=expected - delivered,
-        duplicated=sum(t.duplicated for t in tallies),
-        out_of_order=sum(t.out_of_order for t in tallies),
-        seconds=seconds,
-        completed=completed,
-    )
+    return SoakResult.from_tallies(events, tallies, seconds, completed)

@@ -84,6 +84,23 @@ class SoakResult:
     seconds: float
     completed: bool
 
+    @classmethod
+    def from_tallies(cls, events: int, tallies: "list[SubscriberTally]", seconds: float, completed: bool) -> "SoakResult":
+        """Totals over every subscriber: each should have received every event once, in order."""
+        expected = events * len(tallies)
+        delivered = sum(t.received for t in tallies)
+        return cls(
+            events=events,
+            subscribers=len(tallies),
+            expected_deliveries=expected,
+            delivered=delivered,
+            lost=expected - delivered,
+            duplicated=sum(t.duplicated for t in tallies),
+            out_of_order=sum(t.out_of_order for t in tallies),
+            seconds=seconds,
+            completed=completed,
+        )
+
     @property
     def events_per_second(self) -> float:
         return self.events / self.seconds if self.seconds else 0.0
@@ -229,16 +246,4 @@ async def run_soak(
         for channel in channels:
             await channel.close()
     tallies = [tally for worker in workers for tally in worker.tallies]
-    expected = events * len(tallies)
-    delivered = sum(t.received for t in tallies)
-    return SoakResult(
-        events=events,
-        subscribers=len(tallies),
-        expected_deliveries=expected,
-        delivered=delivered,
-        lost=expected - delivered,
-        duplicated=sum(t.duplicated for t in tallies),
-        out_of_order=sum(t.out_of_order for t in tallies),
-        seconds=seconds,
-        completed=completed,
-    )
+    return SoakResult.from_tallies(events, tallies, seconds, completed)

@@ -77,10 +77,10 @@ class ProcessSet:
         return dict(info)
 
     def start(self) -> None:
-        info = self._spawn("host", host_main, self.stack.host)
+        info = self._spawn("host", host_main, self.stack.host, self.stack.host_loop)
         self.address = info["address"]
-        self._spawn("B", worker_main, self.stack.worker, "B", self.address)
-        self._spawn("A", worker_main, self.stack.worker, "A", self.address)
+        self._spawn("B", worker_main, self.stack.worker, self.stack.worker_loop, "B", self.address)
+        self._spawn("A", worker_main, self.stack.worker, self.stack.worker_loop, "A", self.address)
 
     def send(self, role: str, command: str, **kwargs: Any) -> None:
         try:

@@ -14,6 +14,7 @@ from typing import Any, Awaitable, Callable
 
 from benchmarks import workload
 from benchmarks.recorder import DeliveryRecorder
+from pyruntime.event_loop import run
 
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
@@ -68,10 +69,10 @@ async def _host(kind: str, conn: Connection) -> None:
         await _serve(conn, {})
 
 
-def host_main(kind: str, conn: Connection) -> None:
-    """Process entry: run a host of ``kind`` until told to stop."""
+def host_main(kind: str, event_loop: str, conn: Connection) -> None:
+    """Process entry: run a host of ``kind`` on ``event_loop`` (pyruntime.event_loop) until told to stop."""
     try:
-        asyncio.run(_host(kind, conn))
+        run(_host(kind, conn), event_loop=event_loop)
     except BaseException as error:
         _try_send(conn, ("error", _describe(error)))
         raise
@@ -103,10 +104,10 @@ async def _worker(kind: str, role: str, address: str, conn: Connection) -> None:
         await asyncio.wait_for(endpoint.stop(), STOP_TIMEOUT)
 
 
-def worker_main(kind: str, role: str, address: str, conn: Connection) -> None:
+def worker_main(kind: str, event_loop: str, role: str, address: str, conn: Connection) -> None:
     """Process entry: worker ``role`` ("A" publisher/caller, "B" subscribers/echo) of ``kind``."""
     try:
-        asyncio.run(_worker(kind, role, address, conn))
+        run(_worker(kind, role, address, conn), event_loop=event_loop)
     except BaseException as error:
         _try_send(conn, ("error", _describe(error)))
         raise

@@ -167,6 +167,17 @@ def markdown(meta: dict[str, Any], configs: list[BenchConfig], stacks: list[str]
         f"Load average (1/5/15 min) at start {meta.get('loadavg_start')}, at end {meta.get('loadavg_end')}: "
         "anything above ~2 means other work shared the 2 cores and every figure is depressed and noisier.",
         "",
+    ]
+    loops = meta.get("event_loops")
+    if loops:
+        described = "; ".join(
+            f"{STACKS[s].label}: " + (f"{loop['host']}" if loop["host"] == loop["workers"]
+                                       else f"host {loop['host']}, workers {loop['workers']}")
+            for s, loop in loops.items() if s in stacks
+        )
+        lines += [f"Event loops: {described}. (`agentrpc host`/`worker` run on uvloop when it is installed; "
+                      "autogen-ext runs on whatever loop its application starts, normally asyncio's.)", ""]
+    lines += [
         "| config | " + " | ".join(STACKS[s].label for s in stacks) + " |",
         "|---|" + "---|" * len(stacks),
     ]

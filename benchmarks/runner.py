@@ -14,6 +14,7 @@ from benchmarks.configs import RUN_SIZES, BenchConfig
 from benchmarks.orchestrator import CellResult, CellRunner, spawn_context
 from benchmarks.profiling import Profilers
 from benchmarks.stacks import STACKS
+from pyruntime.event_loop import resolve
 
 log = logging.getLogger("benchmarks")
 CELL_TIMEOUT = {"full": 90.0, "tiny": 20.0}
@@ -42,7 +43,9 @@ def run_benchmark(
         raise ValueError(f"unknown stack(s) {unknown}; choose from {list(STACKS)}")
     meta = {"started": _now(), "size": size, "reps": reps, "machine": f"{platform.machine()} ×{_cpus()} CPU",
             "counts": {label: vars(c) for label, c in RUN_SIZES[size].items()},
-            "loadavg_start": _load(), "commit": _commit()}
+            "loadavg_start": _load(), "commit": _commit(),
+            "event_loops": {s: {"host": resolve(STACKS[s].host_loop), "workers": resolve(STACKS[s].worker_loop)}
+                            for s in stacks}}
     cells: list[CellResult] = []
     audits: dict[str, list[dict[str, int]]] = {}
     context = spawn_context()

@@ -9,12 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+# Event loops (pyruntime.event_loop): "auto" = uvloop when installed, as `agentrpc host` / `agentrpc
+# worker` run; "asyncio" = the standard loop, as autogen-ext's host and workers run under asyncio.run.
+# The raw forwarder gets the faster loop too, so "ours ÷ raw" compares against the strictest limit.
+AUTO, ASYNCIO = "auto", "asyncio"
+
+
 @dataclass(frozen=True)
 class Stack:
     name: str
     host: str  # "ours" | "autogen" | "raw"
     worker: str  # "ours" | "autogen" | "raw" | "raw-registering"
     label: str
+    host_loop: str = AUTO
+    worker_loop: str = AUTO
 
     @property
     def needs_autogen(self) -> bool:
@@ -25,11 +33,14 @@ STACKS: dict[str, Stack] = {
     s.name: s
     for s in (
         Stack("ours", "ours", "ours", "our host + our workers"),
-        Stack("autogen", "autogen", "autogen", "autogen host + autogen workers"),
-        Stack("ours-host+autogen", "ours", "autogen", "our host + autogen workers"),
+        Stack("autogen", "autogen", "autogen", "autogen host + autogen workers", ASYNCIO, ASYNCIO),
+        Stack("ours-host+autogen", "ours", "autogen", "our host + autogen workers", AUTO, ASYNCIO),
         Stack("raw", "raw", "raw", "raw grpc.aio forwarder (practical limit)"),
-        # Diagnostic, not in the default run: isolates our host's cost from our worker's.
+        # Diagnostics, not in the default run: our host's cost apart from our worker's, and how
+        # much of a difference the event loop alone makes to each side.
         Stack("ours-host+raw", "ours", "raw-registering", "our host + raw stream clients"),
+        Stack("ours-asyncio", "ours", "ours", "our host + our workers on asyncio's loop", ASYNCIO, ASYNCIO),
+        Stack("autogen-uvloop", "autogen", "autogen", "autogen host + autogen workers on uvloop"),
     )
 }
 DEFAULT_STACKS = ["ours", "autogen", "ours-host+autogen", "raw"]

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import sys
 
+from pyruntime.event_loop import run
 from pyruntime.model import AgentId
 from pyruntime.worker.errors import AgentRuntimeError
 from pyruntime.worker.grpc_runtime import GrpcWorkerRuntime
@@ -89,7 +90,7 @@ def main(argv: list[str]) -> int:
         return 2
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
     try:
-        return asyncio.run(run_demo(args.rounds, args.with_autogen, args.payload_format, args.timeout))
+        return run(run_demo(args.rounds, args.with_autogen, args.payload_format, args.timeout))
     except asyncio.TimeoutError:
         print(f"agentrpc demo: the conversation did not finish within {args.timeout:g} s", file=sys.stderr)
     except (ChildProcessError, AgentRuntimeError) as exc:

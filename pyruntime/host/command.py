@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 
+from pyruntime.event_loop import EVENT_LOOP_CHOICES, EventLoopUnavailableError, run
 from pyruntime.host.log_format import JsonLogFormatter
 from pyruntime.host.options import HostConfigError, HostOptions
 from pyruntime.host.routing import TYPE_POLICIES
@@ -42,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--shutdown-grace", type=float, default=HostOptions.shutdown_grace,
                         help="seconds to drain on SIGINT/SIGTERM (default %(default)s)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument(
+        "--event-loop", choices=list(EVENT_LOOP_CHOICES), default=None,
+        help="event loop: uvloop when installed (auto, the default; also $AGENTRPC_EVENT_LOOP) or asyncio's own",
+    )
     parser.add_argument("--log-format", default="text", choices=["text", "json"],
                         help="json: one object per line with client, agent_type, topic_type, topic_source fields")
     return parser
@@ -101,8 +106,8 @@ def main(argv: list[str]) -> int:
             tls_client_ca=args.tls_client_ca,
             interceptors=tuple(interceptors),
         )
-        asyncio.run(serve(options, args.address))
-    except (HostConfigError, HostStartError) as error:
+        run(serve(options, args.address), event_loop=args.event_loop)
+    except (HostConfigError, HostStartError, EventLoopUnavailableError) as error:
         print(f"agentrpc host: {error}", file=sys.stderr)
         return 2
     return 0

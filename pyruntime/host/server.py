@@ -119,7 +119,10 @@ class AgentRpcHost:
             await server.stop(None)  # release gRPC's resources for the half-made server
             raise
         self._server, self._servicer, self._port = server, servicer, port
-        logger.info("host listening address=%s tls=%s policy=%s", self.address, options.uses_tls, options.type_policy)
+        logger.info(
+            "host listening address=%s tls=%s policy=%s event_loop=%s", self.address, options.uses_tls,
+            options.type_policy, type(asyncio.get_running_loop()).__module__.split(".")[0],
+        )
 
     async def stop(self, grace: float | None = None) -> None:
         """Drain and close. Safe to call more than once, also concurrently."""

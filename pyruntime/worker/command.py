@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from ..event_loop import EVENT_LOOP_CHOICES, EventLoopUnavailableError, run
 from .connection import TlsSettings
 from .errors import HostConnectionLost
 from .grpc_runtime import GrpcWorkerRuntime
@@ -68,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--auth-token-file", type=Path,
                         help="file whose first token is sent as 'authorization: Bearer <token>' (use with TLS)")
     parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument(
+        "--event-loop", choices=list(EVENT_LOOP_CHOICES), default=None,
+        help="event loop: uvloop when installed (auto, the default; also $AGENTRPC_EVENT_LOOP) or asyncio's own",
+    )
     return parser
 
 
@@ -128,4 +133,8 @@ def main(argv: list[str]) -> int:
     except (FactorySpecError, ValueError) as exc:
         print(f"agentrpc worker: {exc}", file=sys.stderr)
         return 2
-    return asyncio.run(run_worker(args, factories))
+    try:
+        return run(run_worker(args, factories), event_loop=args.event_loop)
+    except EventLoopUnavailableError as exc:
+        print(f"agentrpc worker: {exc}", file=sys.stderr)
+        return 2

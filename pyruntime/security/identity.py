@@ -18,13 +18,13 @@ to ``max_bindings`` (oldest forgotten first).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from collections import OrderedDict
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 import grpc
 
+from pyruntime.security.stream_guard import guard_stream_handler
 from pyruntime.security.tls import peer_common_names
 from pyruntime.security.tokens import AUTHORIZATION_KEY
 
@@ -105,18 +105,15 @@ class ClientIdGuard(grpc.aio.ServerInterceptor):
         }
         admit = self._admit
         if handler.request_streaming and handler.response_streaming:
-            behavior = handler.stream_stream
-
-            async def guarded_stream(requests: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            async def admit_stream(requests: Any, context: grpc.aio.ServicerContext) -> tuple[Any, Any]:
                 refusal = admit(context)
                 if refusal is not None:
                     await context.abort(grpc.StatusCode.PERMISSION_DENIED, refusal)
-                # aclosing: when the call ends, the host's stream cleanup runs now, not at garbage collection.
-                async with contextlib.aclosing(behavior(requests, context)) as inner:
-                    async for item in inner:
-                        yield item
+                return requests, context
 
-            return grpc.stream_stream_rpc_method_handler(guarded_stream, **kwargs)
+            return grpc.stream_stream_rpc_method_handler(
+                guard_stream_handler(handler.stream_stream, admit_stream), **kwargs
+            )
         if not handler.request_streaming and not handler.response_streaming:
             unary = handler.unary_unary
 

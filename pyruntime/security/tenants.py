@@ -25,15 +25,15 @@ frame, which never reaches the host). The cost: every stream frame is parsed onc
 
 from __future__ import annotations
 
-import contextlib
 from collections import OrderedDict
-from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping
 
 import grpc
 from google.protobuf.message import DecodeError
 
 from pyruntime._proto import agent_worker_pb2 as pb
 from pyruntime.security.identity import client_id_of
+from pyruntime.security.stream_guard import JudgedContext, JudgedRequests, guard_stream_handler
 from pyruntime.security.tls import peer_common_names
 from pyruntime.security.tokens import AUTHORIZATION_KEY, BEARER_PREFIX
 
@@ -220,58 +220,38 @@ class TenantNamespaceGuard(grpc.aio.ServerInterceptor):
 
     def _guard_stream(
         self,
-        behavior: Callable[..., AsyncIterator[Any]],
+        behavior: Callable[..., Any],
         parse: Callable[[bytes], Any],
         check: Callable[[str, Any], str | None],
-    ) -> Callable[..., AsyncIterator[Any]]:
-        async def guarded(frames: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+    ) -> Callable[..., Any]:
+        async def prepare(frames: Any, context: grpc.aio.ServicerContext) -> tuple[Any, Any]:
             if client_id_of(context) is None:
-                # The host refuses the stream with INVALID_ARGUMENT before reading a frame.
-                async with contextlib.aclosing(behavior(frames, context)) as inner:
-                    async for item in inner:
-                        yield item
-                return
+                return frames, context  # the host refuses the stream with INVALID_ARGUMENT before reading
             tenant = await self._tenant(context)
-            # aclosing: when the call ends, the host's stream cleanup runs now, not at garbage collection.
-            checked = _CheckedFrames(frames, context, tenant, parse, check)
-            async with contextlib.aclosing(behavior(checked, context)) as inner:
-                async for item in inner:
-                    yield item
+            judge = _frame_judge(context, tenant, parse, check)
+            # Both ways of reading are judged: the request iterator and context.read().
+            return JudgedRequests(frames, judge), JudgedContext(context, judge)
 
-        return guarded
+        return guard_stream_handler(behavior, prepare)
 
 
-class _CheckedFrames:
-    """The request stream as the host reads it, minus everything from the first offending frame on.
+def _frame_judge(
+    context: grpc.aio.ServicerContext, tenant: str, parse: Callable[[bytes], Any], check: Callable[[str, Any], "str | None"]
+) -> Callable[[Any], bool]:
+    """Lets a tenant's frames through until the first that leaves its name space."""
 
-    A plain async iterator, not an async generator: the host reads it from its own reader task,
-    and an async generator there could be closed from the call's task while it is suspended.
-    """
-
-    __slots__ = ("_frames", "_context", "_tenant", "_parse", "_check")
-
-    def __init__(self, frames: Any, context: grpc.aio.ServicerContext, tenant: str,
-                 parse: Callable[[bytes], Any], check: Callable[[str, Any], "str | None"]) -> None:
-        self._frames = frames.__aiter__()
-        self._context = context
-        self._tenant = tenant
-        self._parse = parse
-        self._check = check
-
-    def __aiter__(self) -> "_CheckedFrames":
-        return self
-
-    async def __anext__(self) -> Any:
-        frame = await self._frames.__anext__()
+    def judge(frame: Any) -> bool:
         try:
-            message = self._parse(frame) if isinstance(frame, bytes) else frame
+            message = parse(frame) if isinstance(frame, bytes) else frame
         except DecodeError:
-            return frame  # the host refuses undecodable frames itself
-        refusal = self._check(self._tenant, message)
-        if refusal is not None:
-            # Ending the request stream ends the host's reader; the call then closes with this
-            # status once the host has flushed what it queued.
-            self._context.set_code(grpc.StatusCode.PERMISSION_DENIED)
-            self._context.set_details(refusal)
-            raise StopAsyncIteration
-        return frame
+            return True  # the host refuses undecodable frames itself
+        refusal = check(tenant, message)
+        if refusal is None:
+            return True
+        # Ending the request stream ends the host's reader; the call then closes with this
+        # status once the host has flushed what it queued.
+        context.set_code(grpc.StatusCode.PERMISSION_DENIED)
+        context.set_details(refusal)
+        return False
+
+    return judge

@@ -21,6 +21,9 @@ class FakeClock:
         self.now = 0.0
         self.timers: list[FakeTimer] = []
 
+    def time(self) -> float:
+        return self.now
+
     def call_later(self, delay: float, callback: Callable[..., object], *args: object) -> "FakeTimer":
         timer = FakeTimer(self.now + delay, callback, args)
         self.timers.append(timer)
@@ -28,10 +31,10 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-        for timer in sorted(self.timers, key=lambda t: t.when):
-            if timer.when <= self.now and not timer.cancelled:
-                timer.cancelled = True
-                timer.callback(*timer.args)
+        while due := sorted((t for t in self.timers if t.when <= self.now and not t.cancelled), key=lambda t: t.when):
+            timer = due[0]
+            timer.cancelled = True
+            timer.callback(*timer.args)  # may arm new timers; those that are due run too
 
 
 class FakeTimer:
@@ -81,6 +84,23 @@ def test_timeout_fires_once_and_answered_requests_never_time_out() -> None:
     clock.advance(0.6)
     assert [p.caller_request_id for p in expired] == ["b"]
     assert pending.complete(target, late) is None and len(pending) == 0
+
+
+def test_one_timer_serves_many_requests_and_each_expires_at_its_own_deadline() -> None:
+    pending, clock, expired = make(timeout=1.0)
+    target = object()
+    for name in "abc":
+        pending.start(object(), name, target, "T")
+    clock.advance(0.5)
+    pending.start(object(), "d", target, "T")
+    assert sum(not t.cancelled for t in clock.timers) == 1  # not one timer per request
+    clock.advance(0.6)  # t = 1.1: a, b, c are due, d (deadline 1.5) is not
+    assert [p.caller_request_id for p in expired] == ["a", "b", "c"]
+    clock.advance(0.3)  # t = 1.4
+    assert len(expired) == 3
+    clock.advance(0.2)  # t = 1.6
+    assert [p.caller_request_id for p in expired] == ["a", "b", "c", "d"]
+    assert len(pending) == 0 and sum(not t.cancelled for t in clock.timers) == 0
 
 
 def test_target_disconnect_fails_exactly_its_requests() -> None:

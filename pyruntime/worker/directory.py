@@ -32,7 +32,9 @@ class AgentDirectory:
     def __init__(self, runtime: "AgentRuntime") -> None:
         self._runtime = runtime
         self._types: dict[str, AgentTypeEntry] = {}
-        self._instances: dict[AgentId, Agent] = {}
+        # Keyed by (type, key): a request names its target as two strings, and looking the agent
+        # up by them skips building (and validating) an AgentId on every RPC.
+        self._instances: dict[tuple[str, str], Agent] = {}
         self._creating: dict[AgentId, asyncio.Future[Agent]] = {}
 
     def register(self, agent_type: str, factory: "AgentFactory", expected_class: Optional[type]) -> AgentTypeEntry:
@@ -59,11 +61,15 @@ class AgentDirectory:
         return iter(list(self._instances.values()))
 
     def existing(self, agent_id: AgentId) -> Optional[Agent]:
-        return self._instances.get(agent_id)
+        return self._instances.get((agent_id.type, agent_id.key))
+
+    def existing_named(self, agent_type: str, key: str) -> Optional[Agent]:
+        """The agent ``agent_type/key`` if it has been created already (the RPC fast path)."""
+        return self._instances.get((agent_type, key))
 
     async def get(self, agent_id: AgentId) -> Agent:
         """The agent with this id, created by its type's factory on first use."""
-        agent = self._instances.get(agent_id)
+        agent = self._instances.get((agent_id.type, agent_id.key))
         if agent is not None:
             return agent
         pending = self._creating.get(agent_id)
@@ -83,7 +89,7 @@ class AgentDirectory:
             raise
         finally:
             del self._creating[agent_id]
-        self._instances[agent_id] = agent
+        self._instances[(agent_id.type, agent_id.key)] = agent
         future.set_result(agent)
         return agent
 

@@ -339,7 +339,9 @@ class GrpcWorkerRuntime(RuntimeBase):
                 sender = None
         ctx = MessageContext(sender, None, True, CancellationToken(), request.request_id)
         try:
-            agent = await self._directory.get(AgentId(target.type, target.key))
+            agent = self._directory.existing_named(target.type, target.key)
+            if agent is None:
+                agent = await self._directory.get(AgentId(target.type, target.key))
             result = await agent.on_message(message, ctx)
         except asyncio.CancelledError:
             raise

@@ -49,7 +49,7 @@ class HandlerTasks:
                 self._room.clear()
 
     def _start(self, job: Job, args: tuple[Any, ...]) -> None:
-        task = asyncio.ensure_future(job(*args))
+        task = asyncio.get_running_loop().create_task(job(*args))
         self._running.add(task)
         task.add_done_callback(self._finished)
 

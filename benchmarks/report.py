@@ -165,7 +165,9 @@ def markdown(meta: dict[str, Any], configs: list[BenchConfig], stacks: list[str]
         f"{meta['reps']} repetitions; every host/worker a separate process. "
         "Cells: throughput min / **median** / max (deliveries/s for pub/sub, calls/s for RPC). "
         f"Load average (1/5/15 min) at start {meta.get('loadavg_start')}, at end {meta.get('loadavg_end')}: "
-        "anything above ~2 means other work shared the 2 cores and every figure is depressed and noisier.",
+        "anything above ~2 means other work shared the 2 cores and every figure is depressed and noisier."
+        + (f" CPU steal during the run: {meta['cpu_steal_percent']} % (time the hypervisor gave other guests)."
+           if meta.get("cpu_steal_percent") is not None else ""),
         "",
     ]
     loops = meta.get("event_loops")

@@ -49,6 +49,7 @@ def run_benchmark(
     cells: list[CellResult] = []
     audits: dict[str, list[dict[str, int]]] = {}
     context = spawn_context()
+    cpu_start = _cpu_times()
     t0 = time.monotonic()
     for rep in range(1, reps + 1):
         for stack in stacks:
@@ -66,6 +67,7 @@ def run_benchmark(
     meta["finished"] = _now()
     meta["loadavg_end"] = _load()
     meta["seconds"] = round(time.monotonic() - t0, 1)
+    meta["cpu_steal_percent"] = _steal_percent(cpu_start, _cpu_times())
     meta["audits"] = audits
     return RunOutcome(meta, cells, audits)
 
@@ -90,6 +92,27 @@ def _load() -> list[float]:
     import os
 
     return [round(x, 2) for x in os.getloadavg()]
+
+
+def _cpu_times() -> list[int]:
+    """The machine-wide "cpu" line of /proc/stat (jiffies: user nice system idle iowait irq softirq steal ...)."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(x) for x in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return []
+
+
+def _steal_percent(before: list[int], after: list[int]) -> Optional[float]:
+    """Share of CPU time the hypervisor gave to other guests during the run (None when unknown).
+
+    On a shared VM a noisy neighbour shows up here, not in the load average.
+    """
+    if len(before) < 8 or len(after) < 8:
+        return None
+    deltas = [b - a for a, b in zip(before, after)]
+    total = sum(deltas[:8])
+    return round(100.0 * deltas[7] / total, 1) if total > 0 else None
 
 
 def _cpus() -> int:

@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional
 
 from benchmarks.configs import CONCURRENCY, PUBSUB, SEQ, BenchConfig, Counts
 from benchmarks.processes import STARTUP_TIMEOUT, host_main, worker_main
+from pyruntime.event_loop import resolve
 from benchmarks.profiling import Profilers
 from benchmarks.recorder import topic_for
 from benchmarks.stacks import Stack
@@ -76,11 +77,20 @@ class ProcessSet:
         member.pid = int(info.get("pid", process.pid))
         return dict(info)
 
+    def _spawn_on(self, role: str, event_loop: str, target: Callable[..., None], *args: Any) -> dict[str, Any]:
+        """Spawn, and make sure the process runs on the loop the report will say it ran on."""
+        info = self._spawn(role, target, *args)
+        expected = resolve(event_loop)
+        if info.get("event_loop") != expected:
+            raise ProcessGone(f"{role} runs on {info.get('event_loop')}, expected {expected}")
+        return info
+
     def start(self) -> None:
-        info = self._spawn("host", host_main, self.stack.host, self.stack.host_loop)
+        stack = self.stack
+        info = self._spawn_on("host", stack.host_loop, host_main, stack.host, stack.host_loop)
         self.address = info["address"]
-        self._spawn("B", worker_main, self.stack.worker, self.stack.worker_loop, "B", self.address)
-        self._spawn("A", worker_main, self.stack.worker, self.stack.worker_loop, "A", self.address)
+        self._spawn_on("B", stack.worker_loop, worker_main, stack.worker, stack.worker_loop, "B", self.address)
+        self._spawn_on("A", stack.worker_loop, worker_main, stack.worker, stack.worker_loop, "A", self.address)
 
     def send(self, role: str, command: str, **kwargs: Any) -> None:
         try:

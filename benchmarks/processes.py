@@ -45,6 +45,11 @@ async def _serve(conn: Connection, commands: dict[str, Command]) -> None:
             conn.send(("error", _describe(error)))
 
 
+def _loop_name() -> str:
+    """"uvloop" or "asyncio": what this process really runs on (the orchestrator checks it)."""
+    return type(asyncio.get_running_loop()).__module__.split(".")[0]
+
+
 def make_endpoint(kind: str) -> Any:
     if kind in ("raw", "raw-registering"):
         from benchmarks.stacks.raw import RawEndpoint
@@ -65,7 +70,7 @@ async def _host(kind: str, conn: Connection) -> None:
     from benchmarks.stacks.hosts import running_host
 
     async with running_host(kind) as address:
-        conn.send(("ready", {"address": address, "pid": os.getpid()}))
+        conn.send(("ready", {"address": address, "pid": os.getpid(), "event_loop": _loop_name()}))
         await _serve(conn, {})
 
 
@@ -83,7 +88,7 @@ async def _worker(kind: str, role: str, address: str, conn: Connection) -> None:
     recorder = DeliveryRecorder() if role == "B" else None
     await asyncio.wait_for(endpoint.start(address, role, recorder), STARTUP_TIMEOUT)
     try:
-        conn.send(("ready", {"pid": os.getpid()}))
+        conn.send(("ready", {"pid": os.getpid(), "event_loop": _loop_name()}))
         commands: dict[str, Command]
         if recorder is not None:
             async def expect(**kw: Any) -> None:

@@ -19,6 +19,8 @@ STACK_PARAMS = [
     pytest.param("ours-host+raw", id="ours-host+raw"),
     pytest.param("autogen", id="autogen", marks=pytest.mark.autogen),
     pytest.param("ours-host+autogen", id="ours-host+autogen", marks=pytest.mark.autogen),
+    pytest.param("ours-asyncio", id="ours-asyncio"),
+    pytest.param("autogen-uvloop", id="autogen-uvloop", marks=pytest.mark.autogen),
 ]
 
 
@@ -44,3 +46,14 @@ def test_every_config_delivers_exactly_once_and_answers_correctly(stack: str) ->
             assert cell.p50_ms is not None and cell.p99_ms is not None and cell.p50_ms <= cell.p99_ms
     # Nothing arrived late for an earlier run and nothing unrecognisable reached a subscriber.
     assert outcome.audits[stack] == [{"stale": 0, "foreign": 0}]
+
+
+def test_each_stack_runs_on_the_event_loop_it_names() -> None:
+    from benchmarks.configs import select_configs
+    from pyruntime.event_loop import uvloop_available
+
+    outcome = run_benchmark(stacks=["ours", "ours-asyncio"], configs=select_configs(["seq json 100B"]), reps=1,
+                            size="tiny")
+    fast = "uvloop" if uvloop_available() else "asyncio"
+    assert outcome.meta["event_loops"] == {"ours": {"host": fast, "workers": fast},
+                                           "ours-asyncio": {"host": "asyncio", "workers": "asyncio"}}

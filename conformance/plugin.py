@@ -21,6 +21,7 @@ from conformance.report.results import results_path, safe_name, write_results
 from conformance.selection import CaseSelection
 from conformance.session import ConformanceSession
 from conformance.targets import TargetOptions, TlsSettings
+from pyruntime.security.tls import TlsConfigError
 from conformance.verdict import DEVIATION, FAIL, SKIP, Verdict, judge, skip_reason
 
 _SESSION_KEY = pytest.StashKey[ConformanceSession]()
@@ -108,12 +109,15 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--update-known-deviations needs a complete run: drop --case/--level/--payload-format")
     tls = None
     if any(config.getoption(o) for o in ("--tls-ca", "--tls-cert", "--tls-key", "--tls-server-name")):
-        tls = TlsSettings(
-            ca_cert=_path(config.getoption("--tls-ca")),
-            client_cert=_path(config.getoption("--tls-cert")),
-            client_key=_path(config.getoption("--tls-key")),
-            server_name=config.getoption("--tls-server-name"),
-        )
+        try:
+            tls = TlsSettings(
+                ca_cert=_path(config.getoption("--tls-ca")),
+                client_cert=_path(config.getoption("--tls-cert")),
+                client_key=_path(config.getoption("--tls-key")),
+                server_name=config.getoption("--tls-server-name"),
+            )
+        except TlsConfigError as error:
+            raise pytest.UsageError(f"{error} (--tls-cert and --tls-key go together)") from None
     config.stash[_SESSION_KEY] = ConformanceSession(
         target_spec=target,
         options=TargetOptions(tls=tls, bearer_token=config.getoption("--bearer-token")),

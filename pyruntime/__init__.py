@@ -38,7 +38,7 @@ _EXPORTS: dict[str, str] = {
     "DEFAULT_RPC_TIMEOUT": "pyruntime.worker.runtime",
     "LocalRuntime": "pyruntime.worker.local",
     "GrpcWorkerRuntime": "pyruntime.worker.grpc_runtime",
-    "TlsSettings": "pyruntime.worker.connection",
+    "TlsSettings": "pyruntime.security.tls",
     "Backoff": "pyruntime.worker.connection",
     # errors
     "AgentRuntimeError": "pyruntime.worker.errors",
@@ -80,7 +80,8 @@ if TYPE_CHECKING:
     from pyruntime.wire import JSON, PROTOBUF, SerializationError, SerializationRegistry, type_name_of
     from pyruntime.worker.agent import Agent, event, handler, rpc, subscribe
     from pyruntime.worker.cancellation import CancellationToken
-    from pyruntime.worker.connection import Backoff, TlsSettings
+    from pyruntime.security.tls import TlsSettings
+    from pyruntime.worker.connection import Backoff
     from pyruntime.worker.context import AgentContext, MessageContext, current_agent_context
     from pyruntime.worker.errors import (
         AgentRuntimeError,

@@ -65,7 +65,10 @@ def tls_options(args: argparse.Namespace) -> tuple[ServerTls | None, UpstreamTls
     if any((args.upstream_ca, args.upstream_cert, args.upstream_key, args.upstream_server_name)):
         if bool(args.upstream_cert) != bool(args.upstream_key):
             raise RecordOptionsError("--upstream-cert and --upstream-key go together")
-        upstream = UpstreamTls(_read(args.upstream_ca), _read(args.upstream_cert), _read(args.upstream_key), args.upstream_server_name)
+        upstream = UpstreamTls(
+            root_certificates=_read(args.upstream_ca), certificate_chain=_read(args.upstream_cert),
+            private_key=_read(args.upstream_key), server_name_override=args.upstream_server_name,
+        )
     return server, upstream
 
 

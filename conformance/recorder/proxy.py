@@ -18,6 +18,7 @@ import grpc
 
 from conformance.recorder.forwarding import client_id_of, forwardable, remaining_deadline
 from conformance.recorder.recording import STREAM_KINDS, UNARY_METHODS, Recording
+from pyruntime.security.tls import TlsSettings
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +40,8 @@ class ServerTls:
     client_ca: bytes | None = None  # set = require client certificates (mutual TLS)
 
 
-@dataclass(frozen=True)
-class UpstreamTls:
-    """PEM material to reach a TLS upstream."""
-
-    ca: bytes | None = None
-    client_certificate: bytes | None = None
-    client_key: bytes | None = None
-    server_name: str | None = None
+UpstreamTls = TlsSettings
+"""PEM material to reach a TLS upstream (root_certificates, certificate_chain, private_key, server_name_override)."""
 
 
 class RecordingProxy:
@@ -118,12 +113,7 @@ class RecordingProxy:
         tls = self._upstream_tls
         if tls is None:
             return grpc.aio.insecure_channel(self._upstream_address, options=options)
-        if tls.server_name:
-            options.append(("grpc.ssl_target_name_override", tls.server_name))
-        credentials = grpc.ssl_channel_credentials(
-            root_certificates=tls.ca, private_key=tls.client_key, certificate_chain=tls.client_certificate
-        )
-        return grpc.aio.secure_channel(self._upstream_address, credentials, options=options)
+        return grpc.aio.secure_channel(self._upstream_address, tls.credentials(), options=[*options, *tls.channel_options()])
 
     def _handlers(self) -> grpc.GenericRpcHandler:
         # No (de)serializers: requests and responses stay raw bytes end to end.

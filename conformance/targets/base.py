@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from pathlib import Path
 
+from pyruntime.security.tls import ClientTls
 
-@dataclass(frozen=True)
-class TlsSettings:
-    """Client-side TLS material used to reach the target."""
-
-    ca_cert: Path | None = None
-    client_cert: Path | None = None
-    client_key: Path | None = None
-    server_name: str | None = None  # override for the TLS authority
+# Client TLS material for reaching the target: PEM file paths (ca_cert, client_cert, client_key)
+# and an optional server_name override; one class shared with pyruntime's clients.
+TlsSettings = ClientTls
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,4 @@ def open_channel(endpoint: Endpoint) -> grpc.aio.Channel:
     tls = endpoint.tls
     if tls is None:
         return grpc.aio.insecure_channel(endpoint.address, options=options)
-    root = tls.ca_cert.read_bytes() if tls.ca_cert else None
-    key = tls.client_key.read_bytes() if tls.client_key else None
-    chain = tls.client_cert.read_bytes() if tls.client_cert else None
-    credentials = grpc.ssl_channel_credentials(root_certificates=root, private_key=key, certificate_chain=chain)
-    if tls.server_name:
-        options.append(("grpc.ssl_target_name_override", tls.server_name))
-    return grpc.aio.secure_channel(endpoint.address, credentials, options=options)
+    return grpc.aio.secure_channel(endpoint.address, tls.channel_credentials(), options=[*options, *tls.channel_options()])

@@ -1,10 +1,13 @@
-"""Client-side TLS: channel credentials for workers, tests and the conformance suite.
+"""Client-side TLS: channel credentials for workers, the conformance suite, the recorder and tests.
 
 The server side lives with the host (``HostOptions.tls_cert/tls_key/tls_client_ca`` and
-``pyruntime.host.server.server_credentials``); this module is its counterpart::
+``pyruntime.host.server.server_credentials``); this module is its counterpart, and the one
+place where client credentials are built. Two forms of the same settings: ``ClientTls`` names
+PEM files (read when credentials are made), ``TlsSettings`` holds PEM bytes::
 
     tls = ClientTls(ca_cert="ca.pem", client_cert="client.pem", client_key="client.key")
     async with secure_channel("127.0.0.1:50051", tls, token=None) as channel: ...
+    GrpcWorkerRuntime("127.0.0.1:50051", tls=tls.load())
 """
 
 from __future__ import annotations
@@ -31,6 +34,35 @@ def _read(path: Path | str | None, what: str) -> bytes | None:
         raise TlsConfigError(f"cannot read {what} {str(path)!r}: {error.strerror}") from error
 
 
+def _name_override(server_name: str | None) -> list[tuple[str, Any]]:
+    return [("grpc.ssl_target_name_override", server_name)] if server_name else []
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """TLS for a channel to the host, as PEM bytes: CA roots, and a client certificate for mutual TLS.
+
+    ``root_certificates`` None means the system roots. ``server_name_override``: the name to check
+    the host's certificate against when it differs from the address.
+    """
+
+    root_certificates: bytes | None = None
+    private_key: bytes | None = None
+    certificate_chain: bytes | None = None
+    server_name_override: str | None = None
+
+    def credentials(self, token: str | None = None) -> grpc.ChannelCredentials:
+        """SSL channel credentials; with ``token``, also the bearer token on every call."""
+        credentials = grpc.ssl_channel_credentials(self.root_certificates, self.private_key, self.certificate_chain)
+        if token is not None:
+            credentials = grpc.composite_channel_credentials(credentials, bearer_call_credentials(token))
+        return credentials
+
+    def channel_options(self) -> list[tuple[str, Any]]:
+        """Channel options TLS needs (the server-name override, when set)."""
+        return _name_override(self.server_name_override)
+
+
 @dataclass(frozen=True)
 class ClientTls:
     """How a client verifies the host and, for mutual TLS, proves who it is.
@@ -51,22 +83,22 @@ class ClientTls:
         if (self.client_cert is None) != (self.client_key is None):
             raise TlsConfigError("mutual TLS needs both client_cert and client_key (PEM files)")
 
-    def channel_credentials(self, token: str | None = None) -> grpc.ChannelCredentials:
-        """SSL channel credentials; with ``token``, also the bearer token on every call."""
-        credentials = grpc.ssl_channel_credentials(
+    def load(self) -> TlsSettings:
+        """Read the PEM files (``TlsConfigError`` names the one that cannot be read)."""
+        return TlsSettings(
             root_certificates=_read(self.ca_cert, "CA certificate"),
             private_key=_read(self.client_key, "client key"),
             certificate_chain=_read(self.client_cert, "client certificate"),
+            server_name_override=self.server_name,
         )
-        if token is not None:
-            credentials = grpc.composite_channel_credentials(credentials, bearer_call_credentials(token))
-        return credentials
+
+    def channel_credentials(self, token: str | None = None) -> grpc.ChannelCredentials:
+        """SSL channel credentials; with ``token``, also the bearer token on every call."""
+        return self.load().credentials(token)
 
     def channel_options(self) -> list[tuple[str, Any]]:
         """Channel options TLS needs (the server-name override, when set)."""
-        if self.server_name:
-            return [("grpc.ssl_target_name_override", self.server_name)]
-        return []
+        return _name_override(self.server_name)
 
 
 def secure_channel(

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..event_loop import EVENT_LOOP_CHOICES, EventLoopUnavailableError, run
-from .connection import TlsSettings
+from ..security.tls import ClientTls, TlsSettings
 from .errors import HostConnectionLost
 from .grpc_runtime import GrpcWorkerRuntime
 
@@ -79,12 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _tls_from(args: argparse.Namespace) -> TlsSettings | None:
     if not (args.tls_ca or args.tls_cert or args.tls_key or args.tls_server_name):
         return None
-    return TlsSettings(
-        root_certificates=args.tls_ca.read_bytes() if args.tls_ca else None,
-        certificate_chain=args.tls_cert.read_bytes() if args.tls_cert else None,
-        private_key=args.tls_key.read_bytes() if args.tls_key else None,
-        server_name_override=args.tls_server_name,
-    )
+    return ClientTls(args.tls_ca, args.tls_cert, args.tls_key, args.tls_server_name).load()
 
 
 def _metadata_from(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:

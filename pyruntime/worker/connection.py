@@ -19,6 +19,7 @@ from typing import Any, Awaitable, Optional, Protocol, Sequence
 import grpc
 
 from pyruntime._proto import agent_worker_pb2, agent_worker_pb2_grpc
+from pyruntime.security.tls import TlsSettings
 
 from .errors import HostConnectionLost
 
@@ -42,19 +43,6 @@ class Backoff:
     def delay(self, attempt: int) -> float:
         ceiling = min(self.maximum, self.initial * (self.multiplier ** min(attempt, 32)))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
-
-
-@dataclass(frozen=True)
-class TlsSettings:
-    """TLS for the channel to the host: CA roots, and a client certificate for mutual TLS."""
-
-    root_certificates: Optional[bytes] = None
-    private_key: Optional[bytes] = None
-    certificate_chain: Optional[bytes] = None
-    server_name_override: Optional[str] = None
-
-    def credentials(self) -> grpc.ChannelCredentials:
-        return grpc.ssl_channel_credentials(self.root_certificates, self.private_key, self.certificate_chain)
 
 
 def split_host_address(address: str) -> tuple[str, bool]:
@@ -139,8 +127,7 @@ class HostConnection:
         self._closing = False
         options = list(self._channel_options)
         if self._tls is not None:
-            if self._tls.server_name_override:
-                options.append(("grpc.ssl_target_name_override", self._tls.server_name_override))
+            options.extend(self._tls.channel_options())
             self._channel = grpc.aio.secure_channel(self._target, self._tls.credentials(), options=options)
         else:
             self._channel = grpc.aio.insecure_channel(self._target, options=options)

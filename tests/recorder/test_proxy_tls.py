@@ -24,7 +24,7 @@ async def test_tls_on_both_sides(tmp_path: Path) -> None:
             "127.0.0.1:0",
             host.address,
             server_tls=ServerTls(pki.server.cert.read_bytes(), pki.server.key.read_bytes()),
-            upstream_tls=UpstreamTls(ca=pki.ca.cert.read_bytes()),
+            upstream_tls=UpstreamTls(root_certificates=pki.ca.cert.read_bytes()),
         )
         address = await proxy.start()
         try:

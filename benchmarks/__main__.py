@@ -10,7 +10,7 @@ from pathlib import Path
 from benchmarks.configs import select_configs
 from benchmarks.orchestrator import CellResult
 from benchmarks.profiling import write_summary
-from benchmarks.report import rerender, write_all
+from benchmarks.report import pool, write_all
 from benchmarks.runner import run_benchmark
 from benchmarks.stacks import DEFAULT_STACKS, STACKS
 
@@ -37,9 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="attach py-spy to every process and write DIR/hotspots.md (slows the run; not for results)")
     run.add_argument("--profile-native", action="store_true",
                      help="with --profile: also sample native frames (grpc's Cython core); blocking sampling")
-    again = sub.add_parser("report", help="re-render results.md/.png from a saved results.json")
-    again.add_argument("results", type=Path, help="a results.json written by 'run'")
-    again.add_argument("--out", type=Path, help="output directory (default: the results file's directory)")
+    again = sub.add_parser("report", help="re-render results.md/.png from saved results.json file(s)")
+    again.add_argument("results", type=Path, nargs="+",
+                       help="results.json written by 'run'; several: one report with their repetitions pooled")
+    again.add_argument("--out", type=Path, help="output directory (default: the (first) results file's directory)")
     return parser
 
 
@@ -47,8 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
     if args.command == "report":
-        rerender(args.results, args.out or args.results.parent)
-        print(f"wrote {args.out or args.results.parent}/results.md, results.png")
+        out = args.out or args.results[0].parent
+        if len(args.results) > 1 and args.out is None:
+            print("benchmarks: pooling several runs needs --out (their own directories stay as they are)", file=sys.stderr)
+            return 2
+        pool(args.results, out)
+        print(f"wrote {out}/results.json, results.md, results.png")
         return 0
     try:
         configs = select_configs(args.configs)

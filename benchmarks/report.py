@@ -157,6 +157,10 @@ def _cell_text(agg: Optional[Aggregate], kind: str) -> str:
 
 def markdown(meta: dict[str, Any], configs: list[BenchConfig], stacks: list[str],
              aggs: dict[tuple[str, str], Aggregate], comparisons: list[Comparison], goals: list[GoalCheck]) -> str:
+    pooled = (
+        f"**Pooled over {meta['pooled_runs'].count(' reps,')} runs** ({meta['pooled_runs']}): min / median / max "
+        "over all their repetitions." if meta.get("pooled_runs") else ""
+    )
     lines = [
         "# AgentRpc benchmark results",
         "",
@@ -164,10 +168,11 @@ def markdown(meta: dict[str, Any], configs: list[BenchConfig], stacks: list[str]
         f"size `{meta['size']}`, "
         f"{meta['reps']} repetitions; every host/worker a separate process. "
         "Cells: throughput min / **median** / max (deliveries/s for pub/sub, calls/s for RPC). "
-        f"Load average (1/5/15 min) at start {meta.get('loadavg_start')}, at end {meta.get('loadavg_end')}: "
-        "anything above ~2 means other work shared the 2 cores and every figure is depressed and noisier."
+        + (f"Load average (1/5/15 min) at start {meta.get('loadavg_start')}, at end {meta.get('loadavg_end')}: "
+         "anything above ~2 means other work shared the 2 cores and every figure is depressed and noisier."
+         if not meta.get("pooled_runs") else "")
         + (f" CPU steal during the run: {meta['cpu_steal_percent']} % (time the hypervisor gave other guests)."
-           if meta.get("cpu_steal_percent") is not None else ""),
+           if meta.get("cpu_steal_percent") is not None else "") + pooled,
         "",
     ]
     loops = meta.get("event_loops")
@@ -308,11 +313,50 @@ def write_all(out: Path, meta: dict[str, Any], configs: list[BenchConfig], stack
 
 def rerender(results_json: Path, out: Path) -> None:
     """Rebuild results.md / results.png (and a normalised results.json) from a saved results.json."""
+    pool([results_json], out)
+
+
+def pool(results: list[Path], out: Path) -> None:
+    """One report over several saved runs: their repetitions pooled (min / median / max over all).
+
+    On a shared machine one run can land in a noisy hour; pooling runs taken at different times
+    gives steadier medians. Only configurations and stacks present in every run are kept, and
+    the header lists each run's time, commit, load and CPU steal.
+    """
     from benchmarks.configs import all_configs
 
-    document = json.loads(results_json.read_text())
+    documents = [json.loads(path.read_text()) for path in results]
     known = {f for f in CellResult.__dataclass_fields__}
-    cells = [CellResult(**{k: v for k, v in c.items() if k in known}) for c in document["cells"]]
+    names = [n for n in documents[0]["configs"] if all(n in d["configs"] for d in documents)]
+    stacks = [s for s in documents[0]["stacks"] if all(s in d["stacks"] for d in documents)]
+    cells: list[CellResult] = []
+    offset = 0
+    for document in documents:
+        for raw in document["cells"]:
+            if raw["config"] not in names or raw["stack"] not in stacks:
+                continue
+            cell = CellResult(**{k: v for k, v in raw.items() if k in known})
+            cell.rep += offset
+            cells.append(cell)
+        offset += int(document["meta"]["reps"])
     by_name = {c.name: c for c in all_configs()}
-    configs = [by_name[name] for name in document["configs"] if name in by_name]
-    write_all(out, document["meta"], configs, list(document["stacks"]), cells)
+    configs = [by_name[name] for name in names if name in by_name]
+    write_all(out, _pooled_meta([d["meta"] for d in documents], offset), configs, stacks, cells)
+
+
+def _pooled_meta(metas: list[dict[str, Any]], reps: int) -> dict[str, Any]:
+    if len(metas) == 1:
+        return metas[0]
+    runs = "; ".join(
+        f"{m['started']}–{m['finished'][11:]} UTC, commit `{m.get('commit', '?')}`, {m['reps']} reps, load "
+        f"{m.get('loadavg_start', ['?'])[0]}→{m.get('loadavg_end', ['?'])[0]}, steal {m.get('cpu_steal_percent', '?')} %"
+        for m in metas
+    )
+    return {
+        **metas[-1],
+        "started": metas[0]["started"], "finished": metas[-1]["finished"], "reps": reps,
+        "commit": ", ".join(dict.fromkeys(str(m.get("commit", "?")) for m in metas)),
+        "pooled_runs": runs,
+        "loadavg_start": [m.get("loadavg_start") for m in metas], "loadavg_end": [m.get("loadavg_end") for m in metas],
+        "cpu_steal_percent": None,
+    }

@@ -1,0 +1,63 @@
+"""Pooling saved runs into one report: repetitions add up, medians come from all of them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.__main__ import main
+from benchmarks.configs import select_configs
+from benchmarks.report import pool, write_all
+from benchmarks.runner import run_benchmark
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _cell(stack: str, config: str, rep: int, value: float) -> dict:
+    return {"stack": stack, "config": config, "rep": rep, "status": "ok", "value": value, "p50_ms": 1.0,
+            "p99_ms": 2.0, "host_cpu_us": 10.0, "cpu_us": {"host": 10.0, "A": 10.0, "B": 10.0, "total": 30.0},
+            "util": 1.5, "counts": {}, "error": None, "note": None}
+
+
+def _run_file(path: Path, started: str, values: dict[str, list[float]], configs: list[str]) -> Path:
+    cells = [_cell(stack, config, rep + 1, v) for stack, vs in values.items() for config in configs
+             for rep, v in enumerate(vs)]
+    document = {
+        "meta": {"started": started, "finished": started, "size": "full", "reps": len(next(iter(values.values()))),
+                 "machine": "x", "commit": "abc", "loadavg_start": [0.1, 0.1, 0.1], "loadavg_end": [0.2, 0.2, 0.2],
+                 "cpu_steal_percent": 1.0},
+        "configs": configs, "stacks": {s: s for s in values}, "cells": cells,
+    }
+    path.mkdir(parents=True)
+    (path / "results.json").write_text(json.dumps(document))
+    return path / "results.json"
+
+
+def test_pooled_medians_use_every_repetition_of_every_run(tmp_path: Path) -> None:
+    both = ["seq json 100B", "conc64 json 100B"]
+    first = _run_file(tmp_path / "a", "2026-01-01 10:00:00", {"ours": [100, 100, 100], "raw": [200, 200, 200]}, both)
+    # The second run lacks one configuration: only what every run has is reported.
+    second = _run_file(tmp_path / "b", "2026-01-01 11:00:00", {"ours": [400, 400], "raw": [200, 200]}, both[:1])
+    pool([first, second], tmp_path / "pooled")
+    pooled = json.loads((tmp_path / "pooled" / "results.json").read_text())
+    assert pooled["configs"] == ["seq json 100B"]
+    assert pooled["meta"]["reps"] == 5
+    assert sorted(c["rep"] for c in pooled["cells"] if c["stack"] == "ours") == [1, 2, 3, 4, 5]
+    ours = next(a for a in pooled["aggregates"] if a["stack"] == "ours")
+    assert (ours["min"], ours["median"], ours["max"]) == (100, 100, 400)  # median of 100,100,100,400,400
+    markdown = (tmp_path / "pooled" / "results.md").read_text()
+    assert "Pooled over 2 runs" in markdown and "2026-01-01 10:00:00" in markdown and "11:00:00" in markdown
+    # The command line refuses to pool into the first run's own directory.
+    assert main(["report", str(first), str(second)]) == 2
+    assert main(["report", str(first), str(second), "--out", str(tmp_path / "again")]) == 0
+
+
+def test_a_real_tiny_run_re_renders_unchanged(tmp_path: Path) -> None:
+    configs = select_configs(["seq proto 100B"])
+    outcome = run_benchmark(stacks=["raw"], configs=configs, reps=1, size="tiny")
+    document = write_all(tmp_path / "run", outcome.meta, configs, ["raw"], outcome.cells)
+    pool([tmp_path / "run" / "results.json"], tmp_path / "again")
+    again = json.loads((tmp_path / "again" / "results.json").read_text())
+    assert again["aggregates"] == json.loads(json.dumps(document["aggregates"]))

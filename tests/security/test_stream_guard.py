@@ -39,15 +39,19 @@ async def refuse_anonymous(requests: Any, context: grpc.aio.ServicerContext) -> 
 
 
 async def _chat(port: int, frames: list[bytes], metadata: tuple[tuple[str, str], ...]) -> tuple[list[bytes], grpc.StatusCode, str]:
+    """Lockstep: write a frame, read its echo, until the server ends the call (no timing races)."""
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         call = channel.stream_stream(METHOD)(metadata=metadata, timeout=10)
         replies: list[bytes] = []
         try:
             for frame in frames:
                 await call.write(frame)  # fails once the server has ended the call
-            await call.done_writing()
-            async for reply in call:
+                reply = await call.read()
+                if reply is grpc.aio.EOF:
+                    break
                 replies.append(reply)
+            else:
+                await call.done_writing()
         except grpc.aio.AioRpcError:
             pass
         return replies, await call.code(), await call.details()

@@ -24,7 +24,7 @@ from typing import Any, Awaitable, Callable
 
 import grpc
 
-from pyruntime.security.stream_guard import guard_stream_handler
+from pyruntime.security.stream_guard import guard_method_handler, guard_stream_handler
 from pyruntime.security.tls import peer_common_names
 from pyruntime.security.tokens import AUTHORIZATION_KEY
 
@@ -99,29 +99,23 @@ class ClientIdGuard(grpc.aio.ServerInterceptor):
         return self._guarded(handler)
 
     def _guarded(self, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-        kwargs = {
-            "request_deserializer": handler.request_deserializer,
-            "response_serializer": handler.response_serializer,
-        }
         admit = self._admit
-        if handler.request_streaming and handler.response_streaming:
-            async def admit_stream(requests: Any, context: grpc.aio.ServicerContext) -> tuple[Any, Any]:
-                refusal = admit(context)
-                if refusal is not None:
-                    await context.abort(grpc.StatusCode.PERMISSION_DENIED, refusal)
-                return requests, context
 
-            return grpc.stream_stream_rpc_method_handler(
-                guard_stream_handler(handler.stream_stream, admit_stream), **kwargs
-            )
-        if not handler.request_streaming and not handler.response_streaming:
-            unary = handler.unary_unary
+        async def admit_stream(requests: Any, context: grpc.aio.ServicerContext) -> tuple[Any, Any]:
+            refusal = admit(context)
+            if refusal is not None:
+                await context.abort(grpc.StatusCode.PERMISSION_DENIED, refusal)
+            return requests, context
 
+        def guard_unary(unary: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
             async def guarded_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
                 refusal = admit(context)
                 if refusal is not None:
                     await context.abort(grpc.StatusCode.PERMISSION_DENIED, refusal)
                 return await unary(request, context)
 
-            return grpc.unary_unary_rpc_method_handler(guarded_unary, **kwargs)
-        return handler  # AgentRpc has no half-streaming methods
+            return guarded_unary
+
+        return guard_method_handler(
+            handler, stream=lambda behavior: guard_stream_handler(behavior, admit_stream), unary=guard_unary
+        )

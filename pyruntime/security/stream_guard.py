@@ -1,4 +1,7 @@
-"""Wrapping a streaming gRPC handler with a guard, whichever API style the handler uses.
+"""Wrapping gRPC method handlers with a guard (the client-id and tenant guards share this).
+
+``guard_method_handler`` rebuilds a method handler around guarded behaviour with the same
+(de)serializers. For streams, ``guard_stream_handler`` keeps the handler's API style:
 
 grpc.aio tells the two styles apart by inspecting the handler function: an async generator
 yields responses (and reads the request iterator); a coroutine uses the reader/writer API
@@ -14,6 +17,22 @@ import inspect
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import grpc
+
+Behavior = Callable[..., Any]
+
+
+def guard_method_handler(
+    handler: grpc.RpcMethodHandler, *, stream: Callable[[Behavior], Behavior], unary: Callable[[Behavior], Behavior]
+) -> grpc.RpcMethodHandler:
+    """``handler`` with its stream-stream behaviour passed through ``stream`` and its unary-unary
+    behaviour through ``unary``; same (de)serializers. AgentRpc has no half-streaming methods."""
+    kwargs = {"request_deserializer": handler.request_deserializer, "response_serializer": handler.response_serializer}
+    if handler.request_streaming and handler.response_streaming:
+        return grpc.stream_stream_rpc_method_handler(stream(handler.stream_stream), **kwargs)
+    if not handler.request_streaming and not handler.response_streaming:
+        return grpc.unary_unary_rpc_method_handler(unary(handler.unary_unary), **kwargs)
+    return handler
+
 
 Prepare = Callable[[Any, grpc.aio.ServicerContext], Awaitable[tuple[Any, Any]]]
 """Runs before the handler: may abort the call, and returns the (requests, context) to hand on."""

@@ -33,7 +33,7 @@ from google.protobuf.message import DecodeError
 
 from pyruntime._proto import agent_worker_pb2 as pb
 from pyruntime.security.identity import client_id_of
-from pyruntime.security.stream_guard import JudgedContext, JudgedRequests, guard_stream_handler
+from pyruntime.security.stream_guard import JudgedContext, JudgedRequests, guard_method_handler, guard_stream_handler
 from pyruntime.security.tls import peer_common_names
 from pyruntime.security.tokens import AUTHORIZATION_KEY, BEARER_PREFIX
 
@@ -163,17 +163,14 @@ class TenantNamespaceGuard(grpc.aio.ServerInterceptor):
         if handler is None:
             return None
         method = handler_call_details.method.rpartition("/")[2]
-        kwargs = {
-            "request_deserializer": handler.request_deserializer,
-            "response_serializer": handler.response_serializer,
-        }
-        if handler.request_streaming and handler.response_streaming:
-            parse = pb.ControlMessage.FromString if method == "OpenControlChannel" else pb.Message.FromString
-            check = self.check_control_frame if method == "OpenControlChannel" else self.check_data_frame
-            return grpc.stream_stream_rpc_method_handler(self._guard_stream(handler.stream_stream, parse, check), **kwargs)
-        if not handler.request_streaming and not handler.response_streaming:
-            return grpc.unary_unary_rpc_method_handler(self._guard_unary(method, handler.unary_unary), **kwargs)
-        return handler
+        control = method == "OpenControlChannel"
+        parse = pb.ControlMessage.FromString if control else pb.Message.FromString
+        check = self.check_control_frame if control else self.check_data_frame
+        return guard_method_handler(
+            handler,
+            stream=lambda behavior: self._guard_stream(behavior, parse, check),
+            unary=lambda behavior: self._guard_unary(method, behavior),
+        )
 
     async def _tenant(self, context: grpc.aio.ServicerContext) -> str:
         tenant = self._tenant_of(context)

@@ -19,7 +19,7 @@ T = TypeVar("T")
 class Outbox(Generic[T]):
     """Frames waiting to be written to one stream, at most ``limit`` of them (``force`` aside)."""
 
-    __slots__ = ("_items", "_limit", "_getter", "_putters", "closed", "close_status")
+    __slots__ = ("_items", "_limit", "_getter", "_putters", "_loop", "closed", "close_status")
 
     def __init__(self, limit: int) -> None:
         if limit < 1:
@@ -28,6 +28,8 @@ class Outbox(Generic[T]):
         self._limit = limit
         self._getter: asyncio.Future[None] | None = None
         self._putters: deque[asyncio.Future[None]] = deque()
+        # Bound on first wait: asyncio.get_running_loop() costs a getpid() system call on CPython 3.11.
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.closed = False
         # (grpc status name, details) to end the stream with, when closed by the host.
         self.close_status: tuple[str, str] | None = None
@@ -75,7 +77,10 @@ class Outbox(Generic[T]):
         while not self._items:
             if self.closed:
                 return None
-            self._getter = asyncio.get_running_loop().create_future()
+            loop = self._loop
+            if loop is None:
+                loop = self._loop = asyncio.get_running_loop()
+            self._getter = loop.create_future()
             try:
                 await self._getter
             finally:

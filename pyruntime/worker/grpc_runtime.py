@@ -380,7 +380,7 @@ class GrpcWorkerRuntime(RuntimeBase):
         Raises ``RecipientNotFound``, ``RpcError`` (the handler's error text), ``RpcTimeout``,
         ``RpcCancelled``, ``HostConnectionLost`` or ``PayloadError``.
         """
-        self._require_running()
+        tasks = self._require_running()
         wait = self.rpc_timeout if timeout is DEFAULT else timeout
         frame = pb.Message()
         request = frame.request
@@ -395,7 +395,7 @@ class GrpcWorkerRuntime(RuntimeBase):
             self.codec.fill_payload(request.payload, message)
         except SerializationError as exc:
             raise PayloadError("cannot encode the request: " + str(exc)) from None
-        future: asyncio.Future[pb.RpcResponse] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[pb.RpcResponse] = tasks.loop.create_future()
         self._pending[request_id] = future
         try:
             await self._connection.send(frame)

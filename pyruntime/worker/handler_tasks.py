@@ -32,6 +32,16 @@ class HandlerTasks:
         self._idle.set()
         self._room = asyncio.Event()
         self._room.set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The running loop, looked up once per runtime rather than per handler (on CPython 3.11
+        each ``asyncio.get_running_loop()`` makes a ``getpid()`` system call; small, but per message)."""
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        return loop
 
     def __len__(self) -> int:
         return len(self._running) + len(self._backlog)
@@ -49,7 +59,7 @@ class HandlerTasks:
                 self._room.clear()
 
     def _start(self, job: Job, args: tuple[Any, ...]) -> None:
-        task = asyncio.get_running_loop().create_task(job(*args))
+        task = self.loop.create_task(job(*args))
         self._running.add(task)
         task.add_done_callback(self._finished)
 

@@ -45,7 +45,8 @@ async def await_reply(
             future.cancel()
             raise RpcCancelled(f"{action} {target} was cancelled before it was sent")
         cancellation.add_callback(on_token)
-    timer = asyncio.get_running_loop().call_later(timeout, give_up, "timeout") if timeout is not None else None
+    # The future's own loop: no get_running_loop() (a getpid() system call per call on CPython 3.11).
+    timer = future.get_loop().call_later(timeout, give_up, "timeout") if timeout is not None else None
     try:
         return await future
     except asyncio.CancelledError:

@@ -41,7 +41,7 @@ def test_demo_rejects_bad_rounds() -> None:
 
 @pytest.mark.autogen
 def test_demo_with_an_autogen_worker() -> None:
-    pytest.importorskip("autogen_ext.runtimes.grpc")
+    pytest.importorskip("autogen_ext.runtimes.grpc", reason="--with-autogen needs autogen-ext[grpc]==0.7.5, not installed in this environment")
     result = run_demo("--rounds", "2", "--with-autogen")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = chat_lines(result.stdout)

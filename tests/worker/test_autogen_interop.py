@@ -13,7 +13,7 @@ from typing import AsyncIterator
 
 import pytest
 
-pytest.importorskip("autogen_ext.runtimes.grpc")
+pytest.importorskip("autogen_ext.runtimes.grpc", reason="autogen-ext[grpc]==0.7.5 is not installed in this environment")
 
 from autogen_core import PROTOBUF_DATA_CONTENT_TYPE, RoutedAgent, message_handler, try_get_known_serializers_for_type
 from autogen_core import AgentId as AgAgentId

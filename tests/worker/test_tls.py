@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("cryptography")
+pytest.importorskip("cryptography", reason="the test PKI needs the cryptography package")
 
 from pyruntime import AgentId, AgentRpcHost, GrpcWorkerRuntime, HostConnectionLost, TlsSettings
 from pyruntime.host.options import HostOptions

@@ -152,6 +152,19 @@ async def _replay(document: dict[str, Any], address: str, profile: str) -> CaseO
     return await ScenarioRunner(Endpoint(address=address), load_profile(profile)).run(scenario)
 
 
+async def _streams_settled(recording: Any, timeout: float = WAIT) -> None:
+    """Wait (bounded) until the proxy has seen every stream the workers opened end: a worker's stop
+    cancels its streams and the proxy learns of it a moment later. Stopping the proxy before then
+    would leave that close out of the recording (closes after stop are the proxy's own, not recorded)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        kinds = [e.kind for e in recording.exchanges]
+        if kinds.count("open") == kinds.count("close") + kinds.count("end"):
+            return
+        await asyncio.sleep(0.02)
+
+
 @pytest.fixture(scope="module")
 def recorded() -> tuple[dict[str, Any], list[Delivery]]:
     """Record the conversation once for the module (it is the slow part: ~1 s)."""
@@ -164,6 +177,7 @@ def recorded() -> tuple[dict[str, Any], list[Delivery]]:
             address = await proxy.start()
             try:
                 seen = await _conversation(address)
+                await _streams_settled(proxy.recording)
             finally:
                 recording = await proxy.stop(grace=0.2)
         return scenario_from_recording(recording, case_id="recorded.autogen-conversation"), seen

@@ -11,6 +11,7 @@ which routes strings as given and must not reject what a .NET peer sends.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -74,6 +75,22 @@ class TopicId:
 
     def __str__(self) -> str:
         return f"{self.type}/{self.source}"
+
+
+# Interned constructors for receive paths. A worker sees the same few topics, senders and
+# recipients on every message; validating (a regex) and building a frozen dataclass each time
+# costs more than the rest of routing. Ids are immutable, so sharing instances is safe; the
+# caches are bounded (LRU), and an invalid identifier raises every time (errors are not cached).
+@functools.lru_cache(maxsize=4096)
+def interned_agent_id(agent_type: str, key: str) -> AgentId:
+    """``AgentId(agent_type, key)``, built and validated once per distinct id."""
+    return AgentId(agent_type, key)
+
+
+@functools.lru_cache(maxsize=4096)
+def interned_topic_id(topic_type: str, source: str) -> TopicId:
+    """``TopicId(topic_type, source)``, built and validated once per distinct topic."""
+    return TopicId(topic_type, source)
 
 
 def _new_subscription_id() -> str:

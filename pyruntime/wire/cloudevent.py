@@ -83,15 +83,26 @@ def attribute_value(value: AttributeValue) -> Any:
     return getattr(value, kind)
 
 
+_STRING_KINDS: Final = ("ce_string", "ce_uri", "ce_uri_ref")
+
+
+def _string_value(attributes: Any, name: str) -> str | None:
+    # Takes the attribute map, not the event: every ``event.attributes`` access builds a new map view.
+    if name not in attributes:
+        return None
+    value = attributes[name]
+    text: str = value.ce_string
+    if text:
+        return text  # what every AutoGen producer writes: no oneof inspection needed
+    kind = value.WhichOneof("attr")
+    if kind in _STRING_KINDS:
+        return getattr(value, kind)  # type: ignore[no-any-return]
+    raise CloudEventError(f"attribute {name!r} must be a string, got {kind or 'no value'}")
+
+
 def string_attribute(event: CloudEvent, name: str) -> str | None:
     """A string-like attribute (ce_string, ce_uri or ce_uri_ref), or None when absent."""
-    if name not in event.attributes:
-        return None
-    value = event.attributes[name]
-    kind = value.WhichOneof("attr")
-    if kind in ("ce_string", "ce_uri", "ce_uri_ref"):
-        return getattr(value, kind)
-    raise CloudEventError(f"attribute {name!r} must be a string, got {kind or 'no value'}")
+    return _string_value(event.attributes, name)
 
 
 def write_event_attributes(
@@ -143,14 +154,15 @@ def event_payload_type(event: CloudEvent) -> tuple[str, str]:
     Protobuf data (``proto_data``) names its own type in the Any, so the .NET producer's missing
     or ignored attributes do not matter there; JSON needs both attributes.
     """
-    type_name = string_attribute(event, DATA_SCHEMA)
+    attributes = event.attributes
+    type_name = _string_value(attributes, DATA_SCHEMA)
     if event.WhichOneof("data") == "proto_data":
         if not type_name:
             type_url = event.proto_data.type_url
             type_name = type_url[len(ANY_TYPE_URL_PREFIX):] if type_url.startswith(ANY_TYPE_URL_PREFIX) else type_url.rpartition("/")[2]
         content_type: str | None = PROTOBUF
     else:
-        content_type = string_attribute(event, DATA_CONTENT_TYPE)
+        content_type = _string_value(attributes, DATA_CONTENT_TYPE)
     if not content_type:
         raise CloudEventError(
             f"event {event.id!r} on topic {event.type!r} has no {DATA_CONTENT_TYPE} attribute; set it to {JSON!r} or {PROTOBUF!r}"
@@ -162,8 +174,9 @@ def event_payload_type(event: CloudEvent) -> tuple[str, str]:
 
 def event_sender(event: CloudEvent) -> AgentRef | None:
     """The sender attributes as written (``unknown/unknown`` included), or None when absent."""
-    sender_type = string_attribute(event, SENDER_TYPE)
-    sender_key = string_attribute(event, SENDER_KEY)
+    attributes = event.attributes
+    sender_type = _string_value(attributes, SENDER_TYPE)
+    sender_key = _string_value(attributes, SENDER_KEY)
     return AgentRef(sender_type, sender_key) if sender_type is not None and sender_key is not None else None
 
 
@@ -195,7 +208,7 @@ def decode_event_data(registry: SerializationRegistry, event: CloudEvent, type_n
         if not unpacked:
             raise SerializationError(f"proto_data holds {event.proto_data.type_url!r}", type_name=type_name, content_type=PROTOBUF)
         return message
-    return registry.decode(EncodedPayload(type_name, content_type, event_data_bytes(event)))
+    return registry.decode_data(type_name, content_type, event_data_bytes(event))
 
 
 def read_cloud_event(event: CloudEvent) -> EventEnvelope:

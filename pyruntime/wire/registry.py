@@ -135,14 +135,18 @@ class SerializationRegistry:
 
     def decode(self, payload: EncodedPayload) -> Any:
         """Deserialize a payload; unknown pairs and undecodable bytes raise :class:`SerializationError`."""
-        serializer = self._by_name.get((payload.type_name, payload.content_type))
+        return self.decode_data(payload.type_name, payload.content_type, payload.data)
+
+    def decode_data(self, type_name: str, content_type: str, data: bytes) -> Any:
+        """``decode`` for the parts of a payload (the receive path, without building an ``EncodedPayload``)."""
+        serializer = self._by_name.get((type_name, content_type))
         if serializer is None:
             raise SerializationError(
                 "unknown payload type: register it with the runtime (add_type) or send a type the receiver knows",
-                type_name=payload.type_name,
-                content_type=payload.content_type,
+                type_name=type_name,
+                content_type=content_type,
             )
-        return serializer.deserialize(payload.data)
+        return serializer.deserialize(data)
 
     def to_payload(self, message: Any, content_type: str | None = None) -> agent_worker_pb2.Payload:
         return self.encode(message, content_type).to_proto()

@@ -18,8 +18,15 @@ import grpc
 from google.protobuf.message import Message as ProtoMessage
 
 from pyruntime._proto import agent_worker_pb2 as pb
-from pyruntime.model import AgentId, InvalidIdentifierError, Subscription, TopicId, direct_message_subscription
-
+from pyruntime.model import (
+    AgentId,
+    InvalidIdentifierError,
+    Subscription,
+    TopicId,
+    direct_message_subscription,
+    interned_agent_id,
+    interned_topic_id,
+)
 from pyruntime.wire import (
     ANONYMOUS_SENDER,
     PROTOBUF,
@@ -296,7 +303,7 @@ class GrpcWorkerRuntime(RuntimeBase):
             log.warning("event %s on topic %s dropped: %s", event.id, event.type, exc)
             return
         try:
-            topic = TopicId(event.type, event.source)
+            topic = interned_topic_id(event.type, event.source)
         except InvalidIdentifierError:
             log.warning("event %s dropped: invalid topic type %r", event.id, event.type)
             return
@@ -309,7 +316,7 @@ class GrpcWorkerRuntime(RuntimeBase):
         ref = event_sender(event)
         if ref is not None and ref != ANONYMOUS_SENDER:
             try:
-                sender = AgentId(ref.type, ref.key)
+                sender = interned_agent_id(ref.type, ref.key)
             except InvalidIdentifierError:
                 sender = None
         self._deliver_event(message, topic, sender, event.id)
@@ -334,7 +341,8 @@ class GrpcWorkerRuntime(RuntimeBase):
         sender: Optional[AgentId] = None
         if request.HasField("source"):
             try:
-                sender = AgentId(request.source.type, request.source.key)
+                source = request.source
+                sender = interned_agent_id(source.type, source.key)
             except InvalidIdentifierError:
                 sender = None
         ctx = MessageContext(sender, None, True, CancellationToken(), request.request_id)

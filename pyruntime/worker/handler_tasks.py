@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 import logging
 from typing import Any, Awaitable, Callable
 
@@ -25,7 +26,10 @@ class HandlerTasks:
             raise ValueError("limit must be at least 1")
         self._limit = limit
         self._backlog_limit = backlog_limit
-        self._running: set[asyncio.Task[Any]] = set()
+        # Keyed by a serial number the task itself knows, so it can remove itself when done:
+        # cheaper than a done callback, which costs a loop callback per handler.
+        self._running: dict[int, asyncio.Task[Any]] = {}
+        self._serials = itertools.count()
         self._backlog: collections.deque[tuple[Job, tuple[Any, ...]]] = collections.deque()
         self._closed = False
         self._idle = asyncio.Event()
@@ -59,22 +63,34 @@ class HandlerTasks:
                 self._room.clear()
 
     def _start(self, job: Job, args: tuple[Any, ...]) -> None:
-        task = self.loop.create_task(job(*args))
-        self._running.add(task)
-        task.add_done_callback(self._finished)
+        serial = next(self._serials)
+        task = self.loop.create_task(self._run(serial, job, args))
+        # Normally the task starts on a later loop iteration, after this line; under an eager
+        # task factory (Python 3.12+) it may already have finished and removed itself.
+        if not task.done():
+            self._running[serial] = task
 
-    def _finished(self, task: asyncio.Task[Any]) -> None:
-        self._running.discard(task)
-        if not task.cancelled():
-            exc = task.exception()
-            if exc is not None:
-                log.error("handler task failed", exc_info=exc)
-        while self._backlog and len(self._running) < self._limit and not self._closed:
-            job, args = self._backlog.popleft()
-            self._start(job, args)
-        if len(self._backlog) < self._backlog_limit:
+    async def _run(self, serial: int, job: Job, args: tuple[Any, ...]) -> None:
+        try:
+            await job(*args)
+        except Exception:
+            # Jobs handle their own errors; this is the last resort, never a silent loss.
+            log.exception("handler task failed")
+        finally:
+            self._finished(serial)
+
+    def _finished(self, serial: int) -> None:
+        running = self._running
+        running.pop(serial, None)
+        backlog = self._backlog
+        if backlog:
+            while backlog and len(running) < self._limit and not self._closed:
+                job, args = backlog.popleft()
+                self._start(job, args)
+            if len(backlog) < self._backlog_limit:
+                self._room.set()
+        elif not running:
             self._room.set()
-        if not self._running and not self._backlog:
             self._idle.set()
 
     async def wait_for_room(self) -> None:
@@ -90,10 +106,12 @@ class HandlerTasks:
         """Drop the backlog, cancel running handlers and wait for them to finish."""
         self._closed = True
         self._backlog.clear()
-        running = list(self._running)
+        running = list(self._running.values())
         for task in running:
             task.cancel()
         if running:
             await asyncio.gather(*running, return_exceptions=True)
+        # A task cancelled before its first step never ran its ``finally``.
+        self._running.clear()
         self._room.set()
         self._idle.set()

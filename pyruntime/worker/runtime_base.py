@@ -120,18 +120,21 @@ class RuntimeBase(abc.ABC):
         ctx = MessageContext(sender, topic, False, self._stop_token, message_id)
         count = 0
         for agent_id in recipients:
-            if agent_id == sender:
+            if sender is not None and agent_id == sender:
                 continue  # never deliver an agent's own event back to it
             tasks.spawn(self._run_event, agent_id, message, ctx)
             count += 1
         return count
 
     async def _run_event(self, agent_id: AgentId, message: Any, ctx: MessageContext) -> None:
-        if not self._directory.has_type(agent_id.type):
+        directory = self._directory
+        if not directory.has_type(agent_id.type):
             log.debug("event for unregistered agent type %s dropped", agent_id.type)
             return
         try:
-            agent = await self._directory.get(agent_id)
+            agent = directory.existing(agent_id)
+            if agent is None:
+                agent = await directory.get(agent_id)
             await agent.on_message(message, ctx)
         except CantHandle:
             # Subscribers often see event types they do not care about (AutoGen logs these too).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..model import AgentId, Subscription, TopicId, TypePrefixSubscription, TypeSubscription, same_target
+from ..model import AgentId, Subscription, TopicId, TypePrefixSubscription, TypeSubscription, interned_agent_id, same_target
 from .errors import SubscriptionError
 
 
@@ -58,4 +58,4 @@ class SubscriptionTable:
     def recipients(self, topic: TopicId) -> list[AgentId]:
         """The agents an event on ``topic`` goes to (key = topic source, as in AutoGen)."""
         source = topic.source
-        return [AgentId(agent_type, source) for agent_type in self.agent_types_for(topic.type)]
+        return [interned_agent_id(agent_type, source) for agent_type in self.agent_types_for(topic.type)]

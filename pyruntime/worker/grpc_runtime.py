@@ -345,7 +345,9 @@ class GrpcWorkerRuntime(RuntimeBase):
                 sender = interned_agent_id(source.type, source.key)
             except InvalidIdentifierError:
                 sender = None
-        ctx = MessageContext(sender, None, True, CancellationToken(), request.request_id)
+        # AgentRpc has no frame by which a caller abandons a call, so what a remote RPC handler can
+        # notice is the runtime stopping: the runtime's stop token, shared with event handlers.
+        ctx = MessageContext(sender, None, True, self._stop_token, request.request_id)
         try:
             agent = self._directory.existing_named(target.type, target.key)
             if agent is None:

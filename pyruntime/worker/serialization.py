@@ -81,4 +81,4 @@ class PayloadCodec:
         return self.content_type_for(cls)
 
     def decode_payload(self, payload: agent_worker_pb2.Payload) -> Any:
-        return self.registry.decode(EncodedPayload(payload.data_type, payload.data_content_type, payload.data))
+        return self.registry.decode_data(payload.data_type, payload.data_content_type, payload.data)

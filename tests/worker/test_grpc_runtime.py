@@ -12,6 +12,8 @@ from google.protobuf import any_pb2
 from pyruntime import AgentId, GrpcWorkerRuntime, PayloadError, RecipientNotFound, RpcError, TopicId
 from pyruntime._proto import agent_worker_pb2 as pb
 from pyruntime._proto import cloudevent_pb2
+from pyruntime.worker.agent import Agent, rpc
+from pyruntime.worker.context import MessageContext
 
 from .messages import Answer, Ask, Chain, EchoAgent, Fail, Note, ProtoNote, Recorder
 from .raw_peer import RawPeer
@@ -235,6 +237,35 @@ async def test_timeout_and_cancellation_over_grpc(echo_worker: GrpcWorkerRuntime
         # Late replies to abandoned calls are dropped; the next call is answered normally.
         assert (await caller.send_message(Ask("next"), AgentId("alpha", "k"))).text == "alpha/k:next:anonymous"
         assert not caller._pending
+
+
+async def test_rpc_handler_notices_its_runtime_stopping(address: str) -> None:
+    """``ctx.cancellation`` of a remote RPC handler fires when the callee's runtime stops."""
+    noticed = asyncio.Event()
+    started = asyncio.Event()
+
+    class Waiter(Agent):
+        @rpc
+        async def wait(self, message: Ask, ctx: MessageContext) -> Answer:
+            ctx.cancellation.add_callback(noticed.set)
+            started.set()
+            await asyncio.sleep(30)
+            return Answer(text="never")
+
+    callee = GrpcWorkerRuntime(address, rpc_timeout=5)
+    await Waiter.register(callee, "waiter")
+    caller = GrpcWorkerRuntime(address, rpc_timeout=5)
+    caller.add_message_types(Answer)
+    await callee.start()
+    async with caller:
+        call = asyncio.ensure_future(caller.send_message(Ask("x"), AgentId("waiter", "k")))
+        await asyncio.wait_for(started.wait(), 5)
+        assert not noticed.is_set()
+        await asyncio.wait_for(callee.stop(), 5)
+        assert noticed.is_set()
+        # The caller is told, not left waiting: the host fails the call when the callee leaves.
+        with pytest.raises(RpcError):
+            await asyncio.wait_for(call, 5)
 
 
 async def test_host_refusals_are_clear_and_roll_back(echo_worker: GrpcWorkerRuntime, address: str) -> None:

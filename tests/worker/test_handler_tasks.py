@@ -56,3 +56,21 @@ async def test_close_cancels_running_and_drops_backlog() -> None:
     tasks.spawn(job, 3)  # ignored after close
     await asyncio.sleep(0)
     assert started == [1]
+
+
+async def test_a_failing_job_is_logged_and_frees_its_slot(caplog) -> None:  # type: ignore[no-untyped-def]
+    tasks = HandlerTasks(limit=1)
+    ran: list[int] = []
+
+    async def boom() -> None:
+        raise ValueError("handler bug")
+
+    async def job(n: int) -> None:
+        ran.append(n)
+
+    with caplog.at_level("ERROR", logger="pyruntime.worker"):
+        tasks.spawn(boom)
+        tasks.spawn(job, 1)  # waits in the backlog until the failing job's slot is free
+        await asyncio.wait_for(tasks.wait_idle(), 2)
+    assert ran == [1] and len(tasks) == 0
+    assert any("handler task failed" in r.getMessage() and r.exc_info for r in caplog.records)

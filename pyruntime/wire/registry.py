@@ -122,6 +122,11 @@ class SerializationRegistry:
         cls = type(message)
         if content_type is None:
             content_type = self.preferred_content_type(cls)
+        serializer = self.serializer_for(cls, content_type)
+        return EncodedPayload(serializer.type_name, content_type, serializer.serialize(message))
+
+    def serializer_for(self, cls: type, content_type: str) -> MessageSerializer:
+        """The serializer that encodes ``cls`` as ``content_type`` (registered on first use)."""
         serializer = self._by_class.get((cls, content_type))
         if serializer is None:
             for candidate in serializers_for(cls, [content_type]):
@@ -131,7 +136,7 @@ class SerializationRegistry:
                 raise SerializationError(
                     f"this class cannot be encoded as {content_type}", type_name=type_name_of(cls), content_type=content_type
                 )
-        return EncodedPayload(serializer.type_name, content_type, serializer.serialize(message))
+        return serializer
 
     def decode(self, payload: EncodedPayload) -> Any:
         """Deserialize a payload; unknown pairs and undecodable bytes raise :class:`SerializationError`."""

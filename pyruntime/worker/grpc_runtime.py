@@ -323,19 +323,24 @@ class GrpcWorkerRuntime(RuntimeBase):
 
     # -- inbound requests -----------------------------------------------------------------
     async def _on_request(self, request: pb.RpcRequest) -> None:
+        # Every protobuf field is read once into a local: each access builds a Python object.
         reply = pb.Message()
         response = reply.response
-        response.request_id = request.request_id
+        request_id = request.request_id
+        response.request_id = request_id
         payload = request.payload
+        request_content_type = payload.data_content_type
         try:
-            message = self.codec.decode_payload(payload)
+            message = self.codec.registry.decode_data(payload.data_type, request_content_type, payload.data)
         except SerializationError as exc:
             response.error = "cannot decode the request: " + str(exc)
             await self._send_reply(reply)
             return
         target = request.target
-        if not self._directory.has_type(target.type):
-            response.error = "no agent type " + repr(target.type) + " is registered at this worker"
+        target_type = target.type
+        directory = self._directory
+        if not directory.has_type(target_type):
+            response.error = "no agent type " + repr(target_type) + " is registered at this worker"
             await self._send_reply(reply)
             return
         sender: Optional[AgentId] = None
@@ -347,11 +352,12 @@ class GrpcWorkerRuntime(RuntimeBase):
                 sender = None
         # AgentRpc has no frame by which a caller abandons a call, so what a remote RPC handler can
         # notice is the runtime stopping: the runtime's stop token, shared with event handlers.
-        ctx = MessageContext(sender, None, True, self._stop_token, request.request_id)
+        ctx = MessageContext(sender, None, True, self._stop_token, request_id)
         try:
-            agent = self._directory.existing_named(target.type, target.key)
+            target_key = target.key
+            agent = directory.existing_named(target_type, target_key)
             if agent is None:
-                agent = await self._directory.get(AgentId(target.type, target.key))
+                agent = await directory.get(AgentId(target_type, target_key))
             result = await agent.on_message(message, ctx)
         except asyncio.CancelledError:
             raise
@@ -360,10 +366,9 @@ class GrpcWorkerRuntime(RuntimeBase):
             await self._send_reply(reply)
             return
         if result is not None:
+            codec = self.codec
             try:
-                self.codec.fill_payload(
-                    response.payload, result, self.codec.reply_content_type(result, payload.data_content_type)
-                )
+                codec.fill_payload(response.payload, result, codec.reply_content_type(result, request_content_type))
             except SerializationError as exc:
                 response.ClearField("payload")
                 response.error = "cannot encode the reply: " + str(exc)

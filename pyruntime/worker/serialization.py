@@ -69,10 +69,12 @@ class PayloadCodec:
         return self.registry.encode(message, content_type or self.content_type_for(type(message)))
 
     def fill_payload(self, payload: agent_worker_pb2.Payload, message: Any, content_type: Optional[str] = None) -> None:
-        encoded = self.encode(message, content_type)
-        payload.data_type = encoded.type_name
-        payload.data_content_type = encoded.content_type
-        payload.data = encoded.data
+        """Encode ``message`` straight into ``payload`` (the send path: no intermediate objects)."""
+        cls = type(message)
+        serializer = self.registry.serializer_for(cls, content_type or self.content_type_for(cls))
+        payload.data_type = serializer.type_name
+        payload.data_content_type = serializer.content_type
+        payload.data = serializer.serialize(message)
 
     def reply_content_type(self, reply: Any, request_content_type: str) -> str:
         cls = type(reply)

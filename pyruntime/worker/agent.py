@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 HandlerKind = Literal["any", "event", "rpc"]
 HandlerFunc = Callable[[Any, Any, MessageContext], Awaitable[Any]]
+_UNRESOLVED: Any = object()  # "not looked up yet" in Agent._chosen (None there means "no handler")
 F = TypeVar("F", bound=Callable[..., Any])
 
 _HANDLER_ATTR = "__pyruntime_handler__"
@@ -180,6 +181,9 @@ class Agent:
 
     _handler_specs: ClassVar[tuple[HandlerSpec, ...]] = ()
     _dispatch: ClassVar[dict[type, tuple[HandlerSpec, ...]]] = {}
+    # (message type, is_rpc) -> the handler ``on_message`` runs (None: no handler fits). Filled on
+    # first use, per class: dispatch is then one dict lookup per message.
+    _chosen: ClassVar[dict[tuple[type, bool], Optional[HandlerFunc]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -189,6 +193,7 @@ class Agent:
             for message_type in spec.message_types:
                 table.setdefault(message_type, []).append(spec)
         cls._dispatch = {t: tuple(specs) for t, specs in table.items()}
+        cls._chosen = {}
 
     def __init__(self, description: str = "") -> None:
         self.description = description
@@ -238,11 +243,20 @@ class Agent:
             cls._dispatch = {**cls._dispatch, message_type: found}
         return found
 
+    @classmethod
+    def _choose(cls, message_type: type, is_rpc: bool) -> Optional[HandlerFunc]:
+        chosen = next((spec.func for spec in cls._handlers_for(message_type) if spec.accepts(is_rpc)), None)
+        cls._chosen[(message_type, is_rpc)] = chosen
+        return chosen
+
     async def on_message(self, message: Any, ctx: MessageContext) -> Any:
         """Run the first handler that takes ``type(message)`` for this kind of delivery."""
-        for spec in self._handlers_for(type(message)):
-            if spec.accepts(ctx.is_rpc):
-                return await spec.func(self, message, ctx)
+        key = (type(message), ctx.is_rpc)
+        chosen = self._chosen.get(key, _UNRESOLVED)
+        if chosen is _UNRESOLVED:
+            chosen = self._choose(*key)
+        if chosen is not None:
+            return await chosen(self, message, ctx)  # type: ignore[operator]
         return await self.on_unhandled(message, ctx)
 
     async def on_unhandled(self, message: Any, ctx: MessageContext) -> Any:

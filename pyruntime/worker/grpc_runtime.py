@@ -293,7 +293,8 @@ class GrpcWorkerRuntime(RuntimeBase):
         else:
             log.warning("frame with no message set ignored")
             return None
-        return tasks.wait_for_room() if len(tasks) > self._max_concurrent_handlers else None
+        # A backlog exists only when every handler slot is taken: then pause reading until there is room.
+        return tasks.wait_for_room() if tasks.backlog else None
 
     # -- inbound events -------------------------------------------------------------------
     def _on_event(self, event: Any) -> None:
@@ -338,8 +339,10 @@ class GrpcWorkerRuntime(RuntimeBase):
             return
         target = request.target
         target_type = target.type
+        target_key = target.key
         directory = self._directory
-        if not directory.has_type(target_type):
+        agent = directory.existing_named(target_type, target_key)
+        if agent is None and not directory.has_type(target_type):
             response.error = "no agent type " + repr(target_type) + " is registered at this worker"
             await self._send_reply(reply)
             return
@@ -354,8 +357,6 @@ class GrpcWorkerRuntime(RuntimeBase):
         # notice is the runtime stopping: the runtime's stop token, shared with event handlers.
         ctx = MessageContext(sender, None, True, self._stop_token, request_id)
         try:
-            target_key = target.key
-            agent = directory.existing_named(target_type, target_key)
             if agent is None:
                 agent = await directory.get(AgentId(target_type, target_key))
             result = await agent.on_message(message, ctx)
@@ -366,13 +367,15 @@ class GrpcWorkerRuntime(RuntimeBase):
             await self._send_reply(reply)
             return
         if result is not None:
-            codec = self.codec
             try:
-                codec.fill_payload(response.payload, result, codec.reply_content_type(result, request_content_type))
+                self.codec.fill_reply(response.payload, result, request_content_type)
             except SerializationError as exc:
                 response.ClearField("payload")
                 response.error = "cannot encode the reply: " + str(exc)
-        await self._send_reply(reply)
+        try:
+            await self._connection.send(reply)
+        except HostConnectionLost:
+            log.info("reply %s dropped: the host connection is down", request_id)
 
     async def _send_reply(self, reply: pb.Message) -> None:
         try:
@@ -420,10 +423,11 @@ class GrpcWorkerRuntime(RuntimeBase):
         if response.error:
             raise _error_for(response.error)
         reply_payload = response.payload
-        if not reply_payload.data_type:
+        reply_type = reply_payload.data_type
+        if not reply_type:
             return None
         try:
-            return self.codec.decode_payload(reply_payload)
+            return self.codec.registry.decode_data(reply_type, reply_payload.data_content_type, reply_payload.data)
         except SerializationError as exc:
             raise PayloadError("cannot decode the reply: " + str(exc)) from None
 

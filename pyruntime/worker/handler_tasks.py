@@ -31,21 +31,17 @@ class HandlerTasks:
         self._running: dict[int, asyncio.Task[Any]] = {}
         self._serials = itertools.count()
         self._backlog: collections.deque[tuple[Job, tuple[Any, ...]]] = collections.deque()
+        # Read-only view for the stream reader's cheap "should I pause?" test (true only at the limit).
+        self.backlog = self._backlog
         self._closed = False
         self._idle = asyncio.Event()
         self._idle.set()
         self._room = asyncio.Event()
         self._room.set()
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        """The running loop, looked up once per runtime rather than per handler (on CPython 3.11
-        each ``asyncio.get_running_loop()`` makes a ``getpid()`` system call; small, but per message)."""
-        loop = self._loop
-        if loop is None:
-            loop = self._loop = asyncio.get_running_loop()
-        return loop
+        #: The loop the handlers run on, looked up once here rather than per message (on CPython 3.11
+        #: each ``asyncio.get_running_loop()`` makes a ``getpid()`` system call). Create the
+        #: ``HandlerTasks`` inside that running loop (runtimes do, in ``start``).
+        self.loop: asyncio.AbstractEventLoop = asyncio.get_running_loop()
 
     def __len__(self) -> int:
         return len(self._running) + len(self._backlog)
@@ -54,8 +50,10 @@ class HandlerTasks:
         """Run ``job(*args)`` in a task now, or as soon as a slot frees up."""
         if self._closed:
             return
-        self._idle.clear()
-        if len(self._running) < self._limit:
+        running = self._running
+        if not running:
+            self._idle.clear()  # (while anything runs, it is clear already)
+        if len(running) < self._limit:
             self._start(job, args)
         else:
             self._backlog.append((job, args))
@@ -90,8 +88,7 @@ class HandlerTasks:
             if len(backlog) < self._backlog_limit:
                 self._room.set()
         elif not running:
-            self._room.set()
-            self._idle.set()
+            self._idle.set()  # (room was set again when the backlog drained)
 
     async def wait_for_room(self) -> None:
         """Return once the backlog is below its limit (cheap when it is)."""

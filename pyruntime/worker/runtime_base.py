@@ -128,11 +128,11 @@ class RuntimeBase(abc.ABC):
 
     async def _run_event(self, agent_id: AgentId, message: Any, ctx: MessageContext) -> None:
         directory = self._directory
-        if not directory.has_type(agent_id.type):
+        agent = directory.existing(agent_id)
+        if agent is None and not directory.has_type(agent_id.type):
             log.debug("event for unregistered agent type %s dropped", agent_id.type)
             return
         try:
-            agent = directory.existing(agent_id)
             if agent is None:
                 agent = await directory.get(agent_id)
             await agent.on_message(message, ctx)

@@ -76,11 +76,17 @@ class PayloadCodec:
         payload.data_content_type = serializer.content_type
         payload.data = serializer.serialize(message)
 
-    def reply_content_type(self, reply: Any, request_content_type: str) -> str:
+    def fill_reply(self, payload: agent_worker_pb2.Payload, reply: Any, request_content_type: str) -> None:
+        """Encode an RPC reply into ``payload``: in the request's content type when the reply's class
+        has that form (a caller gets back what it sent), else in this runtime's choice for the class."""
         cls = type(reply)
-        if request_content_type and self.registry.supports(cls, request_content_type):
-            return request_content_type
-        return self.content_type_for(cls)
+        registry = self.registry
+        content_type = request_content_type if request_content_type and registry.supports(cls, request_content_type) \
+            else self.content_type_for(cls)
+        serializer = registry.serializer_for(cls, content_type)
+        payload.data_type = serializer.type_name
+        payload.data_content_type = serializer.content_type
+        payload.data = serializer.serialize(reply)
 
     def decode_payload(self, payload: agent_worker_pb2.Payload) -> Any:
         return self.registry.decode_data(payload.data_type, payload.data_content_type, payload.data)

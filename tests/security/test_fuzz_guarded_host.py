@@ -11,6 +11,8 @@ from typing import Iterator
 import grpc
 import pytest
 
+from pyruntime._proto import agent_worker_pb2 as pb
+
 from pyruntime.security import (
     BearerTokenInterceptor,
     ClientIdGuard,
@@ -57,9 +59,24 @@ def target() -> Iterator[tuple[LoopThread, FuzzTarget]]:
         logging.getLogger("pyruntime.host").setLevel(logging.NOTSET)
 
 
+def refuse_outside(target: tuple[LoopThread, FuzzTarget], kind: str, frame: bytes) -> None:
+    """One frame that names something outside the tenant: the guard must cut that stream.
+
+    Fuzzing draws such frames most runs but not every run (it is randomised), so the refusal
+    path is also checked with a frame chosen for it, and the outcome counted with the others.
+    """
+    loop, fuzz = target
+    code, _ = loop.run(fuzz.stream_frames(kind, "fuzz-outsider", [frame]))
+    assert code == grpc.StatusCode.PERMISSION_DENIED, (code, fuzz.last_details)
+    fuzz.stream_codes[code] = fuzz.stream_codes.get(code, 0) + 1
+    loop.run(fuzz.probe())
+
+
 def test_guarded_data_stream_frames(target: tuple[LoopThread, FuzzTarget]) -> None:
     fuzz = target[1]
     fuzz_data_stream(target)
+    outside = pb.Message(request=pb.RpcRequest(request_id="1", target=pb.AgentId(type="other-tenant", key="k")))
+    refuse_outside(target, "data", outside.SerializeToString())
     # Both outcomes happened: frames outside the name space were cut, others reached the host.
     assert fuzz.stream_codes.get(grpc.StatusCode.PERMISSION_DENIED, 0) > 0, fuzz.stream_codes
     assert fuzz.stream_codes.get(grpc.StatusCode.OK, 0) > 0, fuzz.stream_codes
@@ -70,5 +87,6 @@ def test_guarded_control_stream_frames(target: tuple[LoopThread, FuzzTarget]) ->
     fuzz = target[1]
     fuzz.stream_codes.clear()
     fuzz_control_stream(target)
+    refuse_outside(target, "control", pb.ControlMessage(rpc_id="1", destination="agentid=other-tenant/k").SerializeToString())
     assert fuzz.stream_codes.get(grpc.StatusCode.PERMISSION_DENIED, 0) > 0, fuzz.stream_codes
     assert fuzz.stream_codes.get(grpc.StatusCode.OK, 0) > 0, fuzz.stream_codes

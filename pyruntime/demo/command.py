@@ -53,22 +53,24 @@ async def run_demo(rounds: int, with_autogen: bool, payload_format: str, timeout
         )
         address = match.group(1)
         print(f"host listening on {address}", flush=True)
+        editor = (
+            ("editor (autogen-ext)", [sys.executable, "-m", "pyruntime.demo.autogen_editor", address], r"autogen worker connected")
+            if with_autogen
+            else ("editor", _worker_argv(address, "register_editor", payload_format), WORKER_READY)
+        )
+        starts = [
+            ("writer", _worker_argv(address, "register_writer", payload_format), WORKER_READY),
+            editor,
+            ("manager", _worker_argv(address, "register_manager", payload_format), WORKER_READY),
+        ]
+        # Every child is started before this process opens its own gRPC channel: forking while
+        # gRPC's threads run is unsafe (grpcio skips its fork handlers; a child crashed once).
+        await asyncio.gather(*(processes.start(name, argv, ready) for name, argv, ready in starts))
+        print("workers: " + ", ".join(name for name, _, _ in starts), flush=True)
         finished: asyncio.Future[ChatFinished] = loop.create_future()
         ui = GrpcWorkerRuntime(address, payload_format=payload_format)
         await register_ui(ui, lambda line: print(line, flush=True), finished)
         async with ui:
-            editor = (
-                ("editor (autogen-ext)", [sys.executable, "-m", "pyruntime.demo.autogen_editor", address], r"autogen worker connected")
-                if with_autogen
-                else ("editor", _worker_argv(address, "register_editor", payload_format), WORKER_READY)
-            )
-            starts = [
-                ("writer", _worker_argv(address, "register_writer", payload_format), WORKER_READY),
-                editor,
-                ("manager", _worker_argv(address, "register_manager", payload_format), WORKER_READY),
-            ]
-            await asyncio.gather(*(processes.start(name, argv, ready) for name, argv, ready in starts))
-            print("workers: " + ", ".join(name for name, _, _ in starts), flush=True)
             print(f"starting a {rounds}-round chat", flush=True)
             accepted = await ui.send_message(StartChat(rounds=rounds), AgentId("manager", SESSION))
             if accepted.speakers != ["writer", "editor"]:

@@ -87,6 +87,3 @@ class PayloadCodec:
         payload.data_type = serializer.type_name
         payload.data_content_type = serializer.content_type
         payload.data = serializer.serialize(reply)
-
-    def decode_payload(self, payload: agent_worker_pb2.Payload) -> Any:
-        return self.registry.decode_data(payload.data_type, payload.data_content_type, payload.data)

@@ -75,6 +75,7 @@ class Comparison:
     p50_ours_vs_autogen: Optional[float]
     cpu_autogen_vs_ours: Optional[float] = None  # total CPU per message, autogen ÷ ours (>1 = ours cheaper)
     cpu_ours_vs_raw: Optional[float] = None  # total CPU per message, ours ÷ raw (<=1 = as cheap as raw)
+    raw_vs_autogen: Optional[float] = None  # throughput: how far the practical limit is above autogen
 
 
 def compare(configs: list[BenchConfig], aggs: dict[tuple[str, str], Aggregate]) -> list[Comparison]:
@@ -102,6 +103,7 @@ def compare(configs: list[BenchConfig], aggs: dict[tuple[str, str], Aggregate]) 
             _ratio(p50(OURS, c.name), p50(AUTOGEN, c.name)) if seq else None,
             _ratio(cpu(AUTOGEN, c.name), cpu(OURS, c.name)),
             _ratio(cpu(OURS, c.name), cpu(RAW, c.name)),
+            _ratio(med(RAW, c.name), med(AUTOGEN, c.name)),
         ))
     return rows
 
@@ -113,6 +115,10 @@ class GoalCheck:
     measured: Optional[float]
     target: str
     met: Optional[bool]  # None: not measurable (a stack missing or failed)
+    # For goals stated against autogen: what the raw grpc.aio forwarder reaches on the same measure in
+    # the same run. When even that misses the target, the goal is above grpc.aio's practical limit.
+    raw_reaches: Optional[float] = None
+    raw_meets: Optional[bool] = None
 
 
 def check_goals(configs: list[BenchConfig], comparisons: list[Comparison]) -> list[GoalCheck]:
@@ -122,7 +128,9 @@ def check_goals(configs: list[BenchConfig], comparisons: list[Comparison]) -> li
         cmp = by_name[c.name]
         if c.kind in (PUBSUB, CONC):
             r = cmp.ours_vs_autogen
-            checks.append(GoalCheck("ours >= 2x autogen", c.name, r, ">= 2.0", None if r is None else r >= 2.0))
+            limit = cmp.raw_vs_autogen
+            checks.append(GoalCheck("ours >= 2x autogen", c.name, r, ">= 2.0", None if r is None else r >= 2.0,
+                                    limit, None if limit is None else limit >= 2.0))
         if c.kind == SEQ:
             r = cmp.p50_ours_vs_raw
             checks.append(GoalCheck("seq p50 <= 1.3x raw", c.name, r, "<= 1.3", None if r is None else r <= 1.3))
@@ -130,6 +138,20 @@ def check_goals(configs: list[BenchConfig], comparisons: list[Comparison]) -> li
             r = cmp.ours_vs_raw
             checks.append(GoalCheck("64KiB >= 80% of raw", c.name, r, ">= 0.8", None if r is None else r >= 0.8))
     return checks
+
+
+def goal_summary(goals: list[GoalCheck]) -> str:
+    """One sentence: how many checks were met, and how many misses the raw forwarder shares."""
+    measurable = [g for g in goals if g.met is not None]
+    missed = [g for g in measurable if not g.met]
+    text = (f"Goals met: {len(measurable) - len(missed)} of {len(measurable)} measurable checks "
+            f"({len(goals) - len(measurable)} not measurable).")
+    above_limit = [g.config for g in missed if g.raw_meets is False]
+    if above_limit:
+        verb = "is" if len(above_limit) == 1 else "are"
+        text += (f" Of the {len(missed)} missed, {len(above_limit)} ({', '.join(above_limit)}) {verb} missed by the raw "
+                 "grpc.aio forwarder too: above the practical limit in this run.")
+    return text
 
 
 def _fmt(value: Optional[float], digits: int = 0) -> str:
@@ -210,13 +232,18 @@ def markdown(meta: dict[str, Any], configs: list[BenchConfig], stacks: list[str]
         lines.append(f"| {r.config} | {_fmt(r.ours_vs_autogen, 2)} | {_fmt(r.ours_vs_raw, 2)} | "
                      f"{_fmt(r.mixed_vs_autogen, 2)} | {_fmt(r.p50_ours_vs_raw, 2)} | {_fmt(r.p50_ours_vs_autogen, 2)} | "
                      f"{_fmt(r.cpu_autogen_vs_ours, 2)} | {_fmt(r.cpu_ours_vs_raw, 2)} |")
-    lines += ["", "## Goals", "", "| goal | config | measured | target | met |", "|---|---|---|---|---|"]
+    lines += ["", "## Goals", "",
+              "\"raw reaches\": the raw grpc.aio forwarder's own figure on the same measure in the same run, "
+              "for goals stated against autogen (goals stated against raw have no such column). "
+              "Where even raw misses the target, the goal is above what grpc.aio allows on this machine.", "",
+              "| goal | config | measured | target | met | raw reaches |", "|---|---|---|---|---|---|"]
     for g in goals:
         met = "n/a" if g.met is None else ("yes" if g.met else "**no**")
-        lines.append(f"| {g.goal} | {g.config} | {_fmt(g.measured, 2)} | {g.target} | {met} |")
-    met = [g for g in goals if g.met is not None]
-    lines += ["", f"Goals met: {sum(g.met for g in met if g.met)} of {len(met)} measurable checks "
-                  f"({len(goals) - len(met)} not measurable).", "",
+        if g.met is False and g.raw_meets is False:
+            met += " (raw too)"
+        lines.append(f"| {g.goal} | {g.config} | {_fmt(g.measured, 2)} | {g.target} | {met} | "
+                     f"{_fmt(g.raw_reaches, 2)} |")
+    lines += ["", goal_summary(goals), "",
               "## CPU per publish / per call (µs, median): host + worker A + worker B = total; "
               "util = summed CPU of the 3 processes ÷ wall time", "",
               "CPU per message is less sensitive to other load on the box than throughput is.", "",

@@ -65,3 +65,23 @@ def test_a_real_tiny_run_re_renders_unchanged(tmp_path: Path) -> None:
     pool([tmp_path / "run" / "results.json"], tmp_path / "again")
     again = json.loads((tmp_path / "again" / "results.json").read_text())
     assert again["aggregates"] == json.loads(json.dumps(document["aggregates"]))
+
+
+def test_goal_rows_show_what_the_raw_forwarder_reaches(tmp_path: Path) -> None:
+    # ours 1.5x autogen on both cells; raw 1.8x on one (a goal above the limit), 2.5x on the other.
+    configs = ["conc64 json 100B", "conc64 proto 100B"]
+    path = _run_file(tmp_path / "a", "2026-01-01 10:00:00",
+                     {"ours": [150], "autogen": [100], "raw": [180]}, configs[:1])
+    other = _run_file(tmp_path / "b", "2026-01-01 10:00:00",
+                      {"ours": [150], "autogen": [100], "raw": [250]}, configs[1:])
+    pool([path], tmp_path / "one")
+    pool([other], tmp_path / "two")
+    first = json.loads((tmp_path / "one" / "results.json").read_text())["goals"]
+    second = json.loads((tmp_path / "two" / "results.json").read_text())["goals"]
+    assert [(g["met"], g["raw_reaches"], g["raw_meets"]) for g in first] == [(False, 1.8, False)]
+    assert [(g["met"], g["raw_reaches"], g["raw_meets"]) for g in second] == [(False, 2.5, True)]
+    one = (tmp_path / "one" / "results.md").read_text()
+    assert "| ours >= 2x autogen | conc64 json 100B | 1.50 | >= 2.0 | **no** (raw too) | 1.80 |" in one
+    assert "1 (conc64 json 100B) is missed by the raw grpc.aio forwarder too" in one
+    two = (tmp_path / "two" / "results.md").read_text()
+    assert "**no** | 2.50 |" in two and "missed by the raw" not in two

@@ -76,9 +76,6 @@ class AgentRpcServicer:
         self.stats = HostStats()
         self._loop = asyncio.get_running_loop()
         self.pending = PendingRequests(self._loop, self._on_rpc_expired, options.rpc_timeout)
-        self._pending_empty = asyncio.Event()
-        self._pending_empty.set()
-        self.pending.on_empty = self._pending_empty.set
         self._streams: set[Stream] = set()
         self._grace_timers: dict[Client, asyncio.TimerHandle] = {}
         self._draining = False
@@ -449,7 +446,6 @@ class AgentRpcServicer:
             )
             return
         request.request_id = self.pending.start(caller, caller_request_id, target, target_type)
-        self._pending_empty.clear()
         self.stats.rpc_forwarded += 1
         frame = message.SerializeToString()
         if not target.outbox.put_nowait(frame):
@@ -547,10 +543,16 @@ class AgentRpcServicer:
         loop = self._loop
         deadline = loop.time() + grace
         if len(self.pending):
+            # Only a draining host waits for the table to empty, so the hook is installed here
+            # rather than paid for (an Event clear/set) on every forwarded request.
+            emptied: asyncio.Future[None] = loop.create_future()
+            self.pending.on_empty = lambda: None if emptied.done() else emptied.set_result(None)
             try:
-                await asyncio.wait_for(self._pending_empty.wait(), max(0.0, deadline - loop.time()))
+                await asyncio.wait_for(emptied, max(0.0, deadline - loop.time()))
             except asyncio.TimeoutError:
                 pass
+            finally:
+                self.pending.on_empty = None
         for pending in self.pending.fail_all():
             self._send_error_now(pending, "the host shut down before the target answered")
         streams = list(self._streams)

@@ -34,8 +34,9 @@ class HandlerTasks:
         # Read-only view for the stream reader's cheap "should I pause?" test (true only at the limit).
         self.backlog = self._backlog
         self._closed = False
-        self._idle = asyncio.Event()
-        self._idle.set()
+        # Futures of ``wait_idle`` callers, woken when the last handler ends. Created only when
+        # somebody waits: an Event would cost a clear and a set on nearly every message.
+        self._idle_waiters: list[asyncio.Future[None]] = []
         self._room = asyncio.Event()
         self._room.set()
         #: The loop the handlers run on, looked up once here rather than per message (on CPython 3.11
@@ -50,10 +51,7 @@ class HandlerTasks:
         """Run ``job(*args)`` in a task now, or as soon as a slot frees up."""
         if self._closed:
             return
-        running = self._running
-        if not running:
-            self._idle.clear()  # (while anything runs, it is clear already)
-        if len(running) < self._limit:
+        if len(self._running) < self._limit:
             self._start(job, args)
         else:
             self._backlog.append((job, args))
@@ -87,8 +85,8 @@ class HandlerTasks:
                 self._start(job, args)
             if len(backlog) < self._backlog_limit:
                 self._room.set()
-        elif not running:
-            self._idle.set()  # (room was set again when the backlog drained)
+        elif not running and self._idle_waiters:
+            self._wake_idle()
 
     async def wait_for_room(self) -> None:
         """Return once the backlog is below its limit (cheap when it is)."""
@@ -97,7 +95,20 @@ class HandlerTasks:
 
     async def wait_idle(self) -> None:
         """Return once nothing is running or waiting."""
-        await self._idle.wait()
+        while self._running or self._backlog:
+            waiter: asyncio.Future[None] = self.loop.create_future()
+            self._idle_waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._idle_waiters:
+                    self._idle_waiters.remove(waiter)
+
+    def _wake_idle(self) -> None:
+        waiters, self._idle_waiters = self._idle_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def close(self) -> None:
         """Drop the backlog, cancel running handlers and wait for them to finish."""
@@ -111,4 +122,4 @@ class HandlerTasks:
         # A task cancelled before its first step never ran its ``finally``.
         self._running.clear()
         self._room.set()
-        self._idle.set()
+        self._wake_idle()

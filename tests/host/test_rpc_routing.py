@@ -134,7 +134,10 @@ async def test_graceful_stop_lets_pending_rpcs_finish(start_host, peers) -> None
     assert "shutting down" in (await caller.recv()).response.error
     await callee.send(response(forwarded.request_id, data=b"done"))
     assert (await caller.recv()).response.payload.data == b"done"
+    # The last answer ends the wait at once: stop() does not sit out the 3 s grace.
+    answered = asyncio.get_running_loop().time()
     await asyncio.wait_for(stopping, 5)
+    assert asyncio.get_running_loop().time() - answered < 2.0
     assert (await caller.status())[0].name in ("UNAVAILABLE", "OK", "CANCELLED")
 
 

@@ -74,3 +74,29 @@ async def test_a_failing_job_is_logged_and_frees_its_slot(caplog) -> None:  # ty
         await asyncio.wait_for(tasks.wait_idle(), 2)
     assert ran == [1] and len(tasks) == 0
     assert any("handler task failed" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+async def test_wait_idle_returns_at_once_when_idle_and_wakes_every_waiter() -> None:
+    tasks = HandlerTasks()
+    await asyncio.wait_for(tasks.wait_idle(), 0.5)  # nothing ever ran
+    release = asyncio.Event()
+
+    async def job() -> None:
+        await release.wait()
+
+    tasks.spawn(job)
+    tasks.spawn(job)
+    waiters = [asyncio.ensure_future(tasks.wait_idle()) for _ in range(2)]
+    await asyncio.sleep(0)
+    assert not any(w.done() for w in waiters)
+    release.set()
+    await asyncio.wait_for(asyncio.gather(*waiters), 2)
+    assert len(tasks) == 0
+    # Idle again, then busy again: a new waiter waits for the new job.
+    release.clear()
+    tasks.spawn(job)
+    again = asyncio.ensure_future(tasks.wait_idle())
+    await asyncio.sleep(0.01)
+    assert not again.done()
+    release.set()
+    await asyncio.wait_for(again, 2)

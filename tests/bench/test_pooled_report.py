@@ -81,7 +81,18 @@ def test_goal_rows_show_what_the_raw_forwarder_reaches(tmp_path: Path) -> None:
     assert [(g["met"], g["raw_reaches"], g["raw_meets"]) for g in first] == [(False, 1.8, False)]
     assert [(g["met"], g["raw_reaches"], g["raw_meets"]) for g in second] == [(False, 2.5, True)]
     one = (tmp_path / "one" / "results.md").read_text()
-    assert "| ours >= 2x autogen | conc64 json 100B | 1.50 | >= 2.0 | **no** (raw too) | 1.80 |" in one
+    assert "| ours >= 2x autogen | conc64 json 100B | 1.50 | >= 2.0 | **no** (raw too) | 1.80 | 0 of 1 |" in one
     assert "1 (conc64 json 100B) is missed by the raw grpc.aio forwarder too" in one
     two = (tmp_path / "two" / "results.md").read_text()
     assert "**no** | 2.50 |" in two and "missed by the raw" not in two
+
+
+def test_goal_rows_count_the_repetitions_that_meet_the_target(tmp_path: Path) -> None:
+    # Per repetition ours ÷ autogen = 2.5, 1.5, 2.1: the median (2.1) meets 2x, two repetitions of three do.
+    path = _run_file(tmp_path / "a", "2026-01-01 10:00:00",
+                     {"ours": [250, 150, 210], "autogen": [100, 100, 100], "raw": [300, 300, 300]},
+                     ["pubsub json 100B K=1"])
+    pool([path], tmp_path / "out")
+    [goal] = json.loads((tmp_path / "out" / "results.json").read_text())["goals"]
+    assert (goal["met"], goal["reps_met"], goal["reps_paired"]) == (True, 2, 3)
+    assert "| yes | 3.00 | 2 of 3 |" in (tmp_path / "out" / "results.md").read_text()

@@ -178,7 +178,7 @@ def goal_summary(goals: list[GoalCheck]) -> str:
     if above_limit:
         verb = "is" if len(above_limit) == 1 else "are"
         text += (f" Of the {len(missed)} missed, {len(above_limit)} ({', '.join(above_limit)}) {verb} missed by the raw "
-                 "grpc.aio forwarder too: above the practical limit in this run.")
+                 "grpc.aio forwarder too: above the practical limit as measured here.")
     return text
 
 

@@ -23,7 +23,9 @@ def _progress(cell: CellResult) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    # The same harness answers to both spellings; usage lines name the one that was typed.
+    prog = "agentrpc bench" if Path(sys.argv[0]).name == "agentrpc" else "python -m benchmarks"
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the benchmark and write results.json/.md/.png")
     run.add_argument("--reps", type=int, default=3, help="repetitions per cell (default 3)")
